@@ -1,0 +1,3 @@
+from switchman.cli.main import main
+
+raise SystemExit(main())
