@@ -114,4 +114,6 @@ def error_from_body(status: int, body: Any) -> SwitchmanError:
             cls = DeploymentFailedError if code != "ValidationError" else BadArgumentError
         details = body.get("details") if isinstance(body.get("details"), dict) else None
         return cls(body["message"], code=code or None, details=details)
-    return PlatformError(f"The server answered HTTP {status} with an unexpected body: {body!r:.300}")
+    return PlatformError(
+        f"The server answered HTTP {status} with an unexpected body: {body!r:.300}"
+    )

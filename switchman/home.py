@@ -1,15 +1,15 @@
 """The layout of ``$SWITCHMAN_HOME``: every path a Switchman process reads or writes lives here.
 
-    $SWITCHMAN_HOME/
-      state.db              SQLite (WAL): specs, status, keys (encrypted), events, logs, metrics
-      server.json           ports and pids of the running platform (written by `switchman up`)
-      admin-token           control-plane bearer token, mode 0600
-      secret.key            Fernet key that encrypts secrets at rest, mode 0600
-      routes.json           the route table the control plane publishes for the router (0600)
-      logs/                 control-plane.log, router.log
-      assets/               content-addressed snapshots of uploaded code and model folders
-      envs/                 content-addressed Python environments (see switchman.environments)
-      instances/<id>/       one folder per instance: staged model + code, logs, status.json
+$SWITCHMAN_HOME/
+  state.db              SQLite (WAL): specs, status, keys (encrypted), events, logs, metrics
+  server.json           ports and pids of the running platform (written by `switchman up`)
+  admin-token           control-plane bearer token, mode 0600
+  secret.key            Fernet key that encrypts secrets at rest, mode 0600
+  routes.json           the route table the control plane publishes for the router (0600)
+  logs/                 control-plane.log, router.log
+  assets/               content-addressed snapshots of uploaded code and model folders
+  envs/                 content-addressed Python environments (see switchman.environments)
+  instances/<id>/       one folder per instance: staged model + code, logs, status.json
 """
 
 from __future__ import annotations

@@ -51,12 +51,16 @@ class OnlineEndpointSpec(TopLevelSpec):
     tags: dict[str, str] = Field(default_factory=dict, description="Key/value tags.")
     auth_mode: AuthMode = Field(default="key", description="key, aml_token or aad_token.")
     compute: str | None = Field(default=None, description="Kubernetes compute (recorded only).")
-    identity: IdentitySpec | None = Field(default=None, description="Managed identity (recorded only).")
+    identity: IdentitySpec | None = Field(
+        default=None, description="Managed identity (recorded only)."
+    )
     traffic: dict[str, int] = Field(
-        default_factory=dict, description="Deployment name → percent of live traffic; sums to 0 or 100."
+        default_factory=dict,
+        description="Deployment name → percent of live traffic; sums to 0 or 100.",
     )
     mirror_traffic: dict[str, int] = Field(
-        default_factory=dict, description="One deployment → percent (≤ 50) of requests copied to it."
+        default_factory=dict,
+        description="One deployment → percent (≤ 50) of requests copied to it.",
     )
     public_network_access: Literal["enabled", "disabled"] = Field(
         default="enabled", description="Recorded; the router binds where `switchman up` says."

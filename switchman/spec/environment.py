@@ -10,7 +10,9 @@ from switchman.spec.base import SpecModel, TopLevelSpec
 
 
 class BuildContext(SpecModel):
-    path: str = Field(description="Docker build context folder (its requirements are read, no Docker runs).")
+    path: str = Field(
+        description="Docker build context folder (its requirements are read, no Docker runs)."
+    )
     dockerfile_path: str = Field(default="Dockerfile", description="Dockerfile inside the context.")
 
 
@@ -30,7 +32,9 @@ class EnvironmentSpec(TopLevelSpec):
     version: str | None = Field(default=None, description="Environment version.")
     description: str | None = Field(default=None, description="Free text.")
     tags: dict[str, str] = Field(default_factory=dict, description="Key/value tags.")
-    image: str | None = Field(default=None, description="Base image; recorded, ignored without containers.")
+    image: str | None = Field(
+        default=None, description="Base image; recorded, ignored without containers."
+    )
     conda_file: str | dict[str, Any] | None = Field(
         default=None, description="Conda environment file (path or inline mapping)."
     )

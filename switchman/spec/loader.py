@@ -28,7 +28,9 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], yaml.Node | None]:
     try:
         text = file.read_text()
     except FileNotFoundError:
-        raise SpecFileError(f"File not found: {file}. Check the path given with -f/--file.") from None
+        raise SpecFileError(
+            f"File not found: {file}. Check the path given with -f/--file."
+        ) from None
     except OSError as exc:
         raise SpecFileError(f"Cannot read {file}: {exc.strerror}.") from None
     try:
@@ -38,7 +40,9 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], yaml.Node | None]:
         mark = exc.problem_mark or exc.context_mark
         where = f"{file}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(file)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecFileError(f"YAML syntax error in {where}: {problem}. Fix the YAML and retry.") from None
+        raise SpecFileError(
+            f"YAML syntax error in {where}: {problem}. Fix the YAML and retry."
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecFileError(f"YAML syntax error in {file}: {exc}.") from None
     if data is None:

@@ -12,15 +12,25 @@ ModelType = Literal["custom_model", "mlflow_model", "triton_model"]
 
 
 class ModelSpec(TopLevelSpec):
-    name: str | None = Field(default=None, description="Model name; inline models get one generated.")
-    version: str | None = Field(default=None, description="Model version; registered models count from 1.")
+    name: str | None = Field(
+        default=None, description="Model name; inline models get one generated."
+    )
+    version: str | None = Field(
+        default=None, description="Model version; registered models count from 1."
+    )
     path: str | None = Field(default=None, description="Local file or folder holding the model.")
-    type: ModelType = Field(default="custom_model", description="custom_model, mlflow_model or triton_model.")
+    type: ModelType = Field(
+        default="custom_model", description="custom_model, mlflow_model or triton_model."
+    )
     description: str | None = Field(default=None, description="Free text.")
     tags: dict[str, str] = Field(default_factory=dict, description="Key/value tags.")
     stage: str | None = Field(default=None, description="Lifecycle stage label.")
-    flavors: dict[str, Any] | None = Field(default=None, description="MLflow flavors (read from MLmodel).")
-    datastore: str | None = Field(default=None, description="Upload target; recorded, not used locally.")
+    flavors: dict[str, Any] | None = Field(
+        default=None, description="MLflow flavors (read from MLmodel)."
+    )
+    datastore: str | None = Field(
+        default=None, description="Upload target; recorded, not used locally."
+    )
 
     @field_validator("version", mode="before")
     @classmethod

@@ -1,0 +1,82 @@
+"""Helpers shared by the command modules: the client, confirmation, progress, spec loading."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from switchman.client import Client
+from switchman.errors import BadArgumentError
+from switchman.spec.base import READ_ONLY_KEYS
+
+
+def client() -> Client:
+    return Client.from_home()
+
+
+def add_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="set_values",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="Override a field, e.g. --set instance_count=2 (repeatable).",
+    )
+
+
+def add_no_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-wait", action="store_true", help="Return without waiting for the operation."
+    )
+
+
+def confirm(args: argparse.Namespace, question: str) -> None:
+    if getattr(args, "yes", False):
+        return
+    if not sys.stdin.isatty():
+        raise BadArgumentError(
+            f"{question} Pass --yes (-y) to confirm when not running interactively."
+        )
+    answer = input(f"{question} (y/n): ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise BadArgumentError("Cancelled.")
+
+
+def editable(view: dict[str, Any]) -> dict[str, Any]:
+    """A `show` view without its read-only keys: the base document for an update."""
+    return {k: v for k, v in view.items() if k not in READ_ONLY_KEYS and k not in ("error",)}
+
+
+def parse_pairs(text: str, flag: str) -> dict[str, int]:
+    """Parse ``"blue=90 green=10"`` (spaces or commas) into a dict of percentages."""
+    out: dict[str, int] = {}
+    for part in text.replace(",", " ").split():
+        name, sep, value = part.partition("=")
+        if not sep or not name:
+            raise BadArgumentError(
+                f'{flag} expects name=percent pairs like "blue=90 green=10", got {part!r}.'
+            )
+        try:
+            out[name] = int(value)
+        except ValueError:
+            raise BadArgumentError(
+                f"{flag}: {value!r} for {name!r} is not an integer percentage."
+            ) from None
+    return out
+
+
+@contextmanager
+def progress(message: str) -> Iterator[Any]:
+    """A spinner on a terminal; nothing in pipes. Yields a callable to update the text."""
+    if not sys.stderr.isatty():
+        yield lambda _text: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status(message) as status:
+        yield lambda text: status.update(f"{message} {text}")

@@ -1,0 +1,187 @@
+"""`switchman online-endpoint ...`: the `az ml online-endpoint` verbs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from switchman.cli.common import add_no_wait, add_set, client, confirm, editable, parse_pairs
+from switchman.cli.main import add_common
+from switchman.errors import BadArgumentError, SwitchmanError
+from switchman.spec.endpoint import OnlineEndpointSpec
+from switchman.spec.loader import load_spec
+
+
+def register(sub: Any) -> None:
+    group = sub.add_parser("online-endpoint", help="Manage online endpoints.")
+    verbs = group.add_subparsers(dest="verb", metavar="VERB", parser_class=type(group))
+
+    def leaf(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = verbs.add_parser(name, help=help_text)
+        add_common(parser)
+        parser.add_argument("--local", action="store_true", help="Address a local endpoint.")
+        parser.set_defaults(func=func)
+        return parser
+
+    create = leaf("create", cmd_create, "Create an endpoint.")
+    create.add_argument("-f", "--file", help="endpoint YAML.")
+    create.add_argument("-n", "--name", help="Endpoint name (overrides the file).")
+    create.add_argument("--auth-mode", choices=["key", "aml_token", "aad_token"], help="Auth mode.")
+    add_set(create)
+    add_no_wait(create)
+    create.add_argument("--web", action="store_true", help=argparse.SUPPRESS)
+
+    show = leaf("show", cmd_show, "Show an endpoint.")
+    show.add_argument("-n", "--name", required=True)
+    show.add_argument("--web", action="store_true", help=argparse.SUPPRESS)
+
+    leaf("list", cmd_list, "List endpoints.")
+
+    update = leaf("update", cmd_update, "Update an endpoint (traffic, mirror traffic, tags...).")
+    update.add_argument("-n", "--name", help="Endpoint name.")
+    update.add_argument("-f", "--file", help="endpoint YAML.")
+    update.add_argument("-r", "--traffic", help='Traffic split, e.g. "blue=90 green=10".')
+    update.add_argument(
+        "--mirror-traffic", help='Mirrored share, e.g. "green=10" ("green=0" stops).'
+    )
+    add_set(update)
+    add_no_wait(update)
+    update.add_argument("--web", action="store_true", help=argparse.SUPPRESS)
+
+    delete = leaf("delete", cmd_delete, "Delete an endpoint and all its deployments.")
+    delete.add_argument("-n", "--name", required=True)
+    delete.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation.")
+    add_no_wait(delete)
+
+    invoke = leaf("invoke", cmd_invoke, "Score a request file against the endpoint.")
+    invoke.add_argument("-n", "--name", required=True)
+    invoke.add_argument("-r", "--request-file", required=True, help="File with the request body.")
+    invoke.add_argument(
+        "-d", "--deployment-name", help="Send to this deployment (azureml-model-deployment)."
+    )
+
+    creds = leaf("get-credentials", cmd_credentials, "Show the keys or a token.")
+    creds.add_argument("-n", "--name", required=True)
+
+    regen = leaf("regenerate-keys", cmd_regenerate, "Regenerate a key.")
+    regen.add_argument("-n", "--name", required=True)
+    regen.add_argument("--key-type", default="primary", choices=["primary", "secondary"])
+    regen.add_argument("--key-value", help="Use this value instead of a random one.")
+    add_no_wait(regen)
+
+
+def cmd_create(args: argparse.Namespace) -> Any:
+    if not args.file and not args.name:
+        raise BadArgumentError(
+            "Give the endpoint YAML with -f/--file, or at least a name with -n/--name."
+        )
+    defaults = {"name": args.name, "auth_mode": args.auth_mode}
+    spec, _ = load_spec(OnlineEndpointSpec, args.file, overrides=args.set_values, defaults=defaults)
+    c = client()
+    view = c.create_endpoint(spec.to_dict(), local=args.local)
+    return view
+
+
+def cmd_show(args: argparse.Namespace) -> Any:
+    return client().get_endpoint(args.name)
+
+
+def cmd_list(args: argparse.Namespace) -> Any:
+    views = client().list_endpoints()
+    return [v for v in views if (v.get("location") == "local") == bool(args.local)]
+
+
+def cmd_update(args: argparse.Namespace) -> Any:
+    name = args.name
+    if not name and args.file:
+        from switchman.spec.loader import read_yaml
+
+        name = read_yaml(args.file)[0].get("name")
+    if not name:
+        raise BadArgumentError("Name the endpoint with -n/--name (or in the file given with -f).")
+    c = client()
+    current = c.get_endpoint(name)
+    spec, _ = load_spec(
+        OnlineEndpointSpec,
+        args.file,
+        overrides=args.set_values,
+        defaults={"name": name},
+        base=editable(current),
+    )
+    doc = spec.to_dict()
+    if args.traffic is not None:
+        doc["traffic"] = parse_pairs(args.traffic, "--traffic")
+    if args.mirror_traffic is not None:
+        doc["mirror_traffic"] = {
+            k: v for k, v in parse_pairs(args.mirror_traffic, "--mirror-traffic").items() if v > 0
+        }
+    # Re-validate the merged document so traffic rules name the flag's values.
+    try:
+        checked = OnlineEndpointSpec.model_validate(doc)
+    except ValueError as exc:
+        message = str(exc).split("\n", 2)[-1].strip()
+        raise BadArgumentError(f"Invalid endpoint update for {name!r}: {message}") from None
+    return c.update_endpoint(name, checked.to_dict())
+
+
+def cmd_delete(args: argparse.Namespace) -> Any:
+    confirm(args, f"Delete endpoint {args.name!r} and all its deployments?")
+    client().delete_endpoint(args.name, wait=not args.no_wait)
+    return None
+
+
+def cmd_credentials(args: argparse.Namespace) -> Any:
+    return client().get_credentials(args.name)
+
+
+def cmd_regenerate(args: argparse.Namespace) -> Any:
+    client().regenerate_keys(args.name, args.key_type, args.key_value)
+    return None
+
+
+def bearer(c: Any, endpoint: dict[str, Any]) -> str | None:
+    if endpoint.get("location") == "local":
+        return None
+    creds = c.get_credentials(endpoint["name"])
+    value = creds.get("primaryKey") or creds.get("accessToken")
+    return str(value) if value else None
+
+
+def cmd_invoke(args: argparse.Namespace) -> Any:
+    path = Path(args.request_file)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise BadArgumentError(f"Cannot read --request-file {path}: {exc.strerror}.") from None
+    c = client()
+    endpoint = c.get_endpoint(args.name)
+    headers = {"Content-Type": "application/json"}
+    token = bearer(c, endpoint)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if args.deployment_name:
+        headers["azureml-model-deployment"] = args.deployment_name
+    try:
+        response = httpx.post(
+            endpoint["scoring_uri"], content=body, headers=headers, timeout=200.0, trust_env=False
+        )
+    except httpx.HTTPError as exc:
+        raise SwitchmanError(
+            f"Could not reach {endpoint['scoring_uri']}: {exc}. Is the router running (`switchman status`)?"
+        ) from None
+    if response.status_code >= 400:
+        raise SwitchmanError(
+            f"Scoring request failed with HTTP {response.status_code} "
+            f"(x-request-id {response.headers.get('x-request-id', '?')}): {response.text[:2000]}",
+            code=f"Http{response.status_code}",
+        )
+    # `az ml online-endpoint invoke` prints the body as a JSON string.
+    if args.output == "json" and not args.query:
+        sys.stdout.write(json.dumps(response.text) + "\n")
+        return 0
+    return response.text

@@ -1,0 +1,345 @@
+"""`switchman up`, `switchman down`, `switchman status`: the platform's own processes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from switchman.cli.main import add_common
+from switchman.client import Client
+from switchman.errors import BadArgumentError, PlatformError, SwitchmanError
+from switchman.home import Home, write_private
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 20.0
+
+
+def register(sub: Any) -> None:
+    up = sub.add_parser("up", help="Start the control plane and the router in the background.")
+    up.add_argument("--port", type=int, default=None, help="Router port (0 = pick a free one).")
+    up.add_argument(
+        "--api-port", type=int, default=None, help="Control-plane port (0 = pick a free one)."
+    )
+    up.add_argument(
+        "--public-host", default=None, help="Domain for <endpoint>.<domain> scoring URIs."
+    )
+    up.add_argument("--quota-vcpus", type=int, default=None, help="vCPU quota for deployments.")
+    add_common(up)
+    up.set_defaults(func=cmd_up)
+
+    down = sub.add_parser(
+        "down", help="Stop everything `switchman up` started, instances included."
+    )
+    add_common(down)
+    down.set_defaults(func=cmd_down)
+
+    status = sub.add_parser("status", help="Show what runs.")
+    add_common(status)
+    status.set_defaults(func=cmd_status)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        with open(path, errors="replace") as handle:
+            return "".join(deque(handle, maxlen=lines)).strip()
+    except OSError:
+        return ""
+
+
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _choose_port(flag: int | None, previous: int | None, name: str) -> int:
+    if flag is not None and flag != 0:
+        if not _port_free(flag):
+            raise BadArgumentError(
+                f"Port {flag} for the {name} is in use; pick another with --{'port' if name == 'router' else 'api-port'} or 0."
+            )
+        return flag
+    if flag is None and previous and _port_free(previous):
+        return previous  # keep scoring URIs stable across down/up
+    return _free_port()
+
+
+def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
+    home = Home.from_env()
+    home.ensure()
+    server = home.read_server() or {}
+    procs = server.get("processes", {})
+    cp_alive = _alive(procs.get("control-plane", {}).get("pid"))
+    router_alive = _alive(procs.get("router", {}).get("pid"))
+    if cp_alive and router_alive:
+        raise BadArgumentError(
+            f"Switchman is already running for SWITCHMAN_HOME={home.root} (control plane "
+            f"{server.get('api_url')}, router {server.get('router_url')}). Use `switchman status`, "
+            "or `switchman down` first."
+        )
+    last = (
+        json.loads((home.root / "last-ports.json").read_text())
+        if (home.root / "last-ports.json").exists()
+        else {}
+    )
+    public_host = (
+        args.public_host
+        if args.public_host is not None
+        else server.get("public_host", last.get("public_host"))
+    )
+    if router_alive:
+        router_port = int(server["router_port"])
+    else:
+        router_port = _choose_port(args.port, last.get("router_port"), "router")
+    if cp_alive:
+        api_port = int(server["api_port"])
+    else:
+        api_port = _choose_port(args.api_port, last.get("api_port"), "control plane")
+    if router_port == api_port:
+        raise BadArgumentError("--port and --api-port must differ.")
+    home.admin_token(create=True)
+    quota = args.quota_vcpus if args.quota_vcpus is not None else last.get("quota_vcpus")
+    env = dict(os.environ, SWITCHMAN_HOME=str(home.root))
+    if quota is not None:
+        env["SWITCHMAN_QUOTA_VCPUS"] = str(quota)
+    started: list[subprocess.Popen[bytes]] = []
+    cp_pid = procs.get("control-plane", {}).get("pid")
+    router_pid = procs.get("router", {}).get("pid")
+    py = sys.executable
+    try:
+        if not cp_alive:
+            cmd = [
+                py,
+                "-m",
+                "switchman.controlplane",
+                "--home",
+                str(home.root),
+                "--port",
+                str(api_port),
+                "--router-port",
+                str(router_port),
+            ]
+            if public_host:
+                cmd += ["--public-host", public_host]
+            proc = _spawn(cmd, home.logs_dir / "control-plane.log")
+            started.append(proc)
+            cp_pid = proc.pid
+        if not router_alive:
+            cmd = [
+                py,
+                "-m",
+                "switchman.dataplane",
+                "--home",
+                str(home.root),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(router_port),
+            ]
+            if public_host:
+                cmd += ["--public-host", public_host]
+            proc = _spawn(cmd, home.logs_dir / "router.log")
+            started.append(proc)
+            router_pid = proc.pid
+        api_url = f"http://127.0.0.1:{api_port}"
+        router_url = f"http://127.0.0.1:{router_port}"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        checks = {"control-plane": api_url + "/api/health", "router": router_url + "/-/ready"}
+        pending = dict(checks)
+        while pending and time.monotonic() < deadline:
+            for name, url in list(pending.items()):
+                if _ready(url):
+                    pending.pop(name)
+            for proc in started:
+                if proc.poll() is not None:
+                    which = "control-plane" if proc.pid == cp_pid else "router"
+                    raise PlatformError(
+                        f"The {which} exited during start-up (code {proc.returncode}). Last lines of "
+                        f"{home.logs_dir / (which + '.log')}:\n{_tail(home.logs_dir / (which + '.log'))}"
+                    )
+            if pending:
+                time.sleep(0.05)
+        if pending:
+            names = ", ".join(pending)
+            raise PlatformError(
+                f"{names} did not become ready within {START_TIMEOUT_S:.0f}s; see {home.logs_dir}."
+            )
+    except SwitchmanError:
+        for proc in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    info = {
+        "home": str(home.root),
+        "api_url": api_url,
+        "router_url": router_url,
+        "api_port": api_port,
+        "router_port": router_port,
+        "public_host": public_host,
+        "processes": {
+            "control-plane": {"pid": cp_pid, "url": api_url},
+            "router": {"pid": router_pid, "url": router_url},
+        },
+    }
+    write_private(home.server_file, json.dumps(info, indent=2))
+    write_private(
+        home.root / "last-ports.json",
+        json.dumps(
+            {
+                "router_port": router_port,
+                "api_port": api_port,
+                "public_host": public_host,
+                "quota_vcpus": quota,
+            }
+        ),
+    )
+    return {"status": "running", **{k: info[k] for k in ("home", "api_url", "router_url")}}
+
+
+def _stop_pid(pid: int | None, timeout: float) -> None:
+    if not _alive(pid):
+        return
+    assert pid is not None
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _kill_orphan_instances(home: Home) -> int:
+    """Instances whose control plane is gone: stop them by the pids recorded in the store."""
+    if not home.db_path.exists():
+        return 0
+    from switchman.controlplane.store import Store
+
+    store = Store(home.db_path)
+    try:
+        count = 0
+        for inst in store.list_instances():
+            if inst.pid and _alive(inst.pid):
+                try:
+                    created = psutil.Process(inst.pid).create_time()
+                except psutil.Error:
+                    continue
+                if inst.pid_started and abs(created - inst.pid_started) > 1.0:
+                    continue
+                _stop_pid(inst.pid, 5.0)
+                count += 1
+            store.delete_instance(inst.id)
+        return count
+    finally:
+        store.close()
+
+
+def cmd_down(args: argparse.Namespace) -> dict[str, Any]:
+    home = Home.from_env()
+    server = home.read_server()
+    if not server:
+        stopped = _kill_orphan_instances(home)
+        return {
+            "status": "stopped",
+            "message": "Switchman was not running.",
+            "instances_stopped": stopped,
+        }
+    procs = server.get("processes", {})
+    stopped_instances = 0
+    if _alive(procs.get("control-plane", {}).get("pid")):
+        try:
+            result = Client.from_home(home).request("POST", "/api/admin/stop-instances")
+            stopped_instances = int(result.get("stopped", 0))
+        except SwitchmanError:
+            pass
+    _stop_pid(procs.get("control-plane", {}).get("pid"), STOP_TIMEOUT_S)
+    _stop_pid(procs.get("router", {}).get("pid"), STOP_TIMEOUT_S)
+    stopped_instances += _kill_orphan_instances(home)
+    with contextlib.suppress(FileNotFoundError):
+        home.server_file.unlink()
+    return {"status": "stopped", "home": str(home.root), "instances_stopped": stopped_instances}
+
+
+def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
+    home = Home.from_env()
+    server = home.read_server() or {}
+    processes = []
+    for name in ("control-plane", "router"):
+        entry = server.get("processes", {}).get(name, {})
+        processes.append(
+            {
+                "name": name,
+                "pid": entry.get("pid"),
+                "url": entry.get("url"),
+                "running": _alive(entry.get("pid")),
+            }
+        )
+    running = bool(processes) and all(p["running"] for p in processes)
+    result: dict[str, Any] = {"home": str(home.root), "running": running, "processes": processes}
+    if running:
+        try:
+            c = Client.from_home(home)
+            endpoints = c.list_endpoints()
+            result["endpoints"] = [
+                {
+                    "name": e["name"],
+                    "provisioning_state": e["provisioning_state"],
+                    "scoring_uri": e["scoring_uri"],
+                }
+                for e in endpoints
+            ]
+        except SwitchmanError as exc:
+            result["error"] = exc.message
+    return result

@@ -1,0 +1,203 @@
+"""The REST client the CLI, the SDK and tests use to talk to a running control plane."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from switchman.errors import (
+    DeploymentFailedError,
+    PlatformError,
+    PlatformNotRunningError,
+    SwitchmanError,
+    error_from_body,
+)
+from switchman.home import Home
+
+NOT_RUNNING = (
+    "Switchman is not running for SWITCHMAN_HOME={home}. Start it with `switchman up` "
+    "(and check that SWITCHMAN_HOME points at the home you started)."
+)
+
+
+class Client:
+    """A thin typed wrapper over the control-plane REST API (docs/internals.md)."""
+
+    def __init__(
+        self, api_url: str, token: str, *, router_url: str | None = None, home: Home | None = None
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.router_url = router_url
+        self.home = home
+        self._http = httpx.Client(
+            base_url=self.api_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(120.0, connect=5.0),
+            trust_env=False,
+        )
+
+    @classmethod
+    def from_home(cls, home: Home | None = None) -> Client:
+        home = home or Home.from_env()
+        server = home.read_server()
+        token = home.admin_token()
+        if not server or not token:
+            raise PlatformNotRunningError(NOT_RUNNING.format(home=home.root))
+        return cls(server["api_url"], token, router_url=server.get("router_url"), home=home)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        try:
+            response = self._http.request(method, path, json=json, params=params)
+        except httpx.ConnectError:
+            raise PlatformNotRunningError(
+                NOT_RUNNING.format(home=self.home.root if self.home else "?")
+            ) from None
+        except httpx.HTTPError as exc:
+            raise PlatformError(
+                f"The control plane did not answer {method} {path}: {exc}"
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        if response.status_code >= 400:
+            raise error_from_body(response.status_code, body)
+        return body
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    def list_endpoints(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", "/api/online-endpoints"))
+
+    def create_endpoint(self, spec: dict[str, Any], *, local: bool = False) -> dict[str, Any]:
+        return dict(self.request("POST", "/api/online-endpoints", {"spec": spec, "local": local}))
+
+    def get_endpoint(self, name: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/api/online-endpoints/{name}"))
+
+    def update_endpoint(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.request("PUT", f"/api/online-endpoints/{name}", {"spec": spec}))
+
+    def delete_endpoint(self, name: str, *, wait: bool = True, timeout: float = 120.0) -> None:
+        self.request("DELETE", f"/api/online-endpoints/{name}")
+        if wait:
+            self._wait_gone(f"/api/online-endpoints/{name}", timeout, f"endpoint {name}")
+
+    def get_credentials(self, name: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/api/online-endpoints/{name}/credentials"))
+
+    def regenerate_keys(
+        self, name: str, key_type: str = "primary", key_value: str | None = None
+    ) -> dict[str, Any]:
+        body = {"key_type": key_type, "key_value": key_value}
+        return dict(self.request("POST", f"/api/online-endpoints/{name}/regenerate-keys", body))
+
+    # -- deployments -----------------------------------------------------------------------------
+
+    def list_deployments(self, endpoint: str) -> list[dict[str, Any]]:
+        return list(self.request("GET", f"/api/online-endpoints/{endpoint}/deployments"))
+
+    def create_deployment(
+        self,
+        endpoint: str,
+        spec: dict[str, Any],
+        *,
+        wait: bool = True,
+        local: bool = False,
+        timeout: float = 900.0,
+    ) -> dict[str, Any]:
+        view = dict(
+            self.request(
+                "POST",
+                f"/api/online-endpoints/{endpoint}/deployments",
+                {"spec": spec, "local": local},
+            )
+        )
+        return self.wait_deployment(endpoint, view["name"], timeout=timeout) if wait else view
+
+    def get_deployment(self, endpoint: str, name: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/api/online-endpoints/{endpoint}/deployments/{name}"))
+
+    def update_deployment(
+        self,
+        endpoint: str,
+        name: str,
+        spec: dict[str, Any],
+        *,
+        wait: bool = True,
+        timeout: float = 900.0,
+    ) -> dict[str, Any]:
+        self.request("PUT", f"/api/online-endpoints/{endpoint}/deployments/{name}", {"spec": spec})
+        return (
+            self.wait_deployment(endpoint, name, timeout=timeout)
+            if wait
+            else self.get_deployment(endpoint, name)
+        )
+
+    def delete_deployment(
+        self, endpoint: str, name: str, *, wait: bool = True, timeout: float = 120.0
+    ) -> None:
+        self.request("DELETE", f"/api/online-endpoints/{endpoint}/deployments/{name}")
+        if wait:
+            path = f"/api/online-endpoints/{endpoint}/deployments/{name}"
+            self._wait_gone(path, timeout, f"deployment {name}")
+
+    def get_logs(
+        self, endpoint: str, name: str, container: str = "inference-server", lines: int = 5000
+    ) -> dict[str, Any]:
+        params = {"container": container, "lines": lines}
+        return dict(
+            self.request(
+                "GET", f"/api/online-endpoints/{endpoint}/deployments/{name}/logs", params=params
+            )
+        )
+
+    def wait_deployment(
+        self, endpoint: str, name: str, *, timeout: float = 900.0, on_poll: Any = None
+    ) -> dict[str, Any]:
+        """Poll until the deployment is Succeeded (returned) or Failed (raised with the reason)."""
+        deadline = time.monotonic() + timeout
+        interval = 0.05
+        while True:
+            view = self.get_deployment(endpoint, name)
+            state = view.get("provisioning_state")
+            if on_poll is not None:
+                on_poll(view)
+            if state == "Succeeded":
+                return view
+            if state == "Failed":
+                error = view.get("error") or {}
+                raise DeploymentFailedError(
+                    f"Deployment {name!r} on endpoint {endpoint!r} failed: {error.get('message', 'unknown reason')} "
+                    f"See `switchman online-deployment get-logs -n {name} -e {endpoint}`.",
+                    code=str(error.get("code") or "ResourceNotReady"),
+                )
+            if time.monotonic() > deadline:
+                raise SwitchmanError(
+                    f"Deployment {name!r} is still {state} after {timeout:.0f}s; check "
+                    f"`switchman online-deployment get-logs -n {name} -e {endpoint} --container storage-initializer`.",
+                    code="OperationTimedOut",
+                )
+            time.sleep(interval)
+            interval = min(interval * 1.5, 0.5)
+
+    def _wait_gone(self, path: str, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.request("GET", path)
+            except SwitchmanError as exc:
+                if exc.status == 404:
+                    return
+                raise
+            time.sleep(0.1)
+        raise SwitchmanError(
+            f"{what} is still being deleted after {timeout:.0f}s.", code="OperationTimedOut"
+        )

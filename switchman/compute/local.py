@@ -1,0 +1,96 @@
+"""The local compute backend: one OS process per instance, each in its own process group.
+
+Instances are started detached (their own session) so that they outlive a control-plane crash and
+are adopted by the next control plane; the ``Handle`` (pid + creation time) finds them again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import deque
+from pathlib import Path
+
+import psutil
+
+from switchman.compute.backend import ComputeBackend, Handle, LaunchSpec, Liveness, Observation
+
+CONTAINER_LOGS = {
+    "inference-server": "inference-server.log",
+    "storage-initializer": "storage-initializer.log",
+}
+
+
+class LocalBackend(ComputeBackend):
+    name = "local"
+
+    def __init__(self) -> None:
+        # Children started by this process, so their exit codes can be reaped.
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def start(self, spec: LaunchSpec) -> Handle:
+        folder = Path(spec.instance_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "instance.json").write_text(json.dumps(spec.to_json(), indent=2))
+        log = open(folder / CONTAINER_LOGS["storage-initializer"], "ab")  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "switchman.compute.launcher", str(folder / "instance.json")],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=folder,
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            log.close()
+        self._children[proc.pid] = proc
+        try:
+            started = psutil.Process(proc.pid).create_time()
+        except psutil.Error:
+            started = 0.0
+        return Handle(pid=proc.pid, started=started)
+
+    def observe(self, handle: Handle) -> Observation:
+        child = self._children.get(handle.pid)
+        if child is not None:
+            code = child.poll()
+            if code is None:
+                return Observation(Liveness.RUNNING)
+            del self._children[handle.pid]
+            return Observation(Liveness.EXITED, code if code >= 0 else 128 - code)
+        # An adopted instance (started by an earlier control plane): no exit code to reap.
+        return Observation(Liveness.RUNNING if _alive(handle) else Liveness.EXITED)
+
+    def terminate(self, handle: Handle) -> None:
+        if _alive(handle):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(handle.pid, signal.SIGTERM)
+
+    def kill(self, handle: Handle) -> None:
+        if _alive(handle):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(handle.pid, signal.SIGKILL)
+
+    def read_log(self, instance_dir: str, container: str, lines: int) -> str:
+        path = Path(instance_dir) / CONTAINER_LOGS[container]
+        try:
+            with open(path, errors="replace") as handle:
+                return "".join(deque(handle, maxlen=max(lines, 0)))
+        except FileNotFoundError:
+            return ""
+
+
+def _alive(handle: Handle) -> bool:
+    try:
+        proc = psutil.Process(handle.pid)
+        if handle.started and abs(proc.create_time() - handle.started) > 1.0:
+            return False  # the pid now belongs to another process
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -1,0 +1,3 @@
+from switchman.controlplane.server import main
+
+main()

@@ -1,0 +1,210 @@
+"""REST routes of the control plane: parse, call the service, serialise. Nothing else."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets as pysecrets
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from switchman.controlplane.platform import Platform
+from switchman.errors import SwitchmanError, UnauthorizedError
+
+logger = logging.getLogger(__name__)
+
+# Optional routers other parts contribute (registry, monitoring); absent modules are skipped.
+EXTRA_ROUTERS = ("switchman.controlplane.api_assets", "switchman.controlplane.api_monitor")
+
+
+class SpecBody(BaseModel):
+    spec: dict[str, Any] = Field(description="The spec document, as in YAML.")
+    local: bool = Field(default=False, description="A local endpoint (no auth, one deployment).")
+
+
+class RegenerateBody(BaseModel):
+    key_type: str = Field(default="primary", description="primary or secondary.")
+    key_value: str | None = Field(
+        default=None, description="Set this key value instead of a random one."
+    )
+
+
+def platform_of(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def require_admin(request: Request) -> None:
+    expected: str = request.app.state.admin_token
+    given = request.headers.get("authorization", "")
+    scheme, _, token = given.partition(" ")
+    if scheme.lower() != "bearer" or not pysecrets.compare_digest(
+        token.encode(), expected.encode()
+    ):
+        raise UnauthorizedError(
+            "The control-plane API needs the admin token from $SWITCHMAN_HOME/admin-token "
+            "(Authorization: Bearer <token>)."
+        )
+
+
+router = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
+
+
+@router.get("/online-endpoints")
+def list_endpoints(request: Request) -> list[dict[str, Any]]:
+    p = platform_of(request)
+    return [p.service.endpoint_view(r) for r in p.store.list_endpoints()]
+
+
+@router.post("/online-endpoints", status_code=201)
+def create_endpoint(body: SpecBody, request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    view = p.service.create_endpoint(body.spec, local=body.local)
+    p.publisher.publish()
+    return view
+
+
+@router.get("/online-endpoints/{name}")
+def show_endpoint(name: str, request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    return p.service.endpoint_view(p.store.get_endpoint(name))
+
+
+@router.put("/online-endpoints/{name}")
+def update_endpoint(name: str, body: SpecBody, request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    view = p.service.update_endpoint(name, body.spec)
+    p.publisher.publish()
+    return view
+
+
+@router.delete("/online-endpoints/{name}", status_code=202)
+def delete_endpoint(name: str, request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    p.service.delete_endpoint(name)
+    p.publisher.publish()
+    return {"name": name, "provisioning_state": "Deleting"}
+
+
+@router.post("/online-endpoints/{name}/credentials")
+def credentials(name: str, request: Request) -> dict[str, Any]:
+    return platform_of(request).service.credentials(name)
+
+
+@router.post("/online-endpoints/{name}/regenerate-keys")
+def regenerate_keys(name: str, body: RegenerateBody, request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    keys = p.service.regenerate_keys(name, body.key_type, body.key_value)
+    p.publisher.publish()
+    return keys
+
+
+@router.get("/online-endpoints/{endpoint}/deployments")
+def list_deployments(endpoint: str, request: Request) -> list[dict[str, Any]]:
+    p = platform_of(request)
+    p.store.get_endpoint(endpoint)
+    return [p.service.deployment_view(d) for d in p.store.list_deployments(endpoint)]
+
+
+@router.post("/online-endpoints/{endpoint}/deployments", status_code=201)
+def create_deployment(endpoint: str, body: SpecBody, request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    view = p.service.create_deployment(endpoint, body.spec, local=body.local)
+    p.publisher.publish()
+    return view
+
+
+@router.get("/online-endpoints/{endpoint}/deployments/{name}")
+def show_deployment(endpoint: str, name: str, request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    return p.service.deployment_view(p.store.get_deployment(endpoint, name))
+
+
+@router.put("/online-endpoints/{endpoint}/deployments/{name}")
+def update_deployment(endpoint: str, name: str, body: SpecBody, request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    return p.service.update_deployment(endpoint, name, body.spec)
+
+
+@router.delete("/online-endpoints/{endpoint}/deployments/{name}", status_code=202)
+def delete_deployment(endpoint: str, name: str, request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    p.service.delete_deployment(endpoint, name)
+    p.publisher.publish()
+    return {"name": name, "provisioning_state": "Deleting"}
+
+
+@router.get("/online-endpoints/{endpoint}/deployments/{name}/logs")
+def deployment_logs(
+    endpoint: str,
+    name: str,
+    request: Request,
+    container: str = "inference-server",
+    lines: int = 5000,
+) -> dict[str, Any]:
+    p = platform_of(request)
+    return p.service.logs(endpoint, name, container, lines, p.backend.read_log)
+
+
+@router.post("/admin/stop-instances")
+def stop_instances(request: Request) -> dict[str, Any]:
+    """Drain and stop every instance; the reconciler stays paused (used by `switchman down`)."""
+    p = platform_of(request)
+    return {"stopped": p.reconciler.stop_all()}
+
+
+@router.get("/admin/info")
+def info(request: Request) -> dict[str, Any]:
+    p = platform_of(request)
+    return {
+        "home": str(p.home.root),
+        "routes_version": p.publisher.version,
+        "backend": p.backend.name,
+    }
+
+
+def create_app(platform: Platform, admin_token: str) -> FastAPI:
+    app = FastAPI(title="Switchman control plane", version="0.1.0")
+    app.state.platform = platform
+    app.state.admin_token = admin_token
+
+    @app.exception_handler(SwitchmanError)
+    async def _switchman_error(_: Request, exc: SwitchmanError) -> JSONResponse:
+        return JSONResponse(exc.to_body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return JSONResponse(
+            {"message": f"Invalid request: {problems}", "code": "BadArgument"}, status_code=400
+        )
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled control-plane error")
+        return JSONResponse(
+            {
+                "message": f"Internal error in the control plane: {type(exc).__name__}: {exc}",
+                "code": "InternalServerError",
+            },
+            status_code=500,
+        )
+
+    @app.get("/api/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(router)
+    for name in EXTRA_ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        app.include_router(module.router, dependencies=[Depends(require_admin)])
+    return app

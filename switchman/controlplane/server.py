@@ -1,0 +1,61 @@
+"""The control-plane process: REST API + reconciler on one event loop (uvicorn owns signals)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+
+import uvicorn
+
+from switchman.controlplane.api import create_app
+from switchman.controlplane.platform import Platform
+from switchman.controlplane.service import Addresses
+from switchman.home import Home
+
+logger = logging.getLogger("switchman.controlplane")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m switchman.controlplane")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--router-port", type=int, required=True)
+    parser.add_argument("--public-host", default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("SWITCHMAN_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname).1s [%(process)d] %(name)s - %(message)s",
+    )
+    home = Home.from_env(args.home)
+    platform = Platform.create(home, Addresses(args.router_port, args.public_host))
+    token = home.admin_token(create=True)
+    assert token is not None
+    app = create_app(platform, token)
+    task_holder: dict[str, asyncio.Task[None]] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: object) -> AsyncIterator[None]:
+        platform.publisher.publish(force=True)
+        task_holder["reconciler"] = asyncio.create_task(
+            platform.reconciler.run(), name="reconciler"
+        )
+        try:
+            yield
+        finally:
+            task = task_holder.pop("reconciler")
+            task.cancel("control plane shutting down")
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.router.lifespan_context = lifespan
+    logger.info("control plane for %s listening on %s:%d", home.root, args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)

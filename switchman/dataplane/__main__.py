@@ -1,0 +1,85 @@
+"""``python -m switchman.dataplane --home H --host 127.0.0.1 --port P [--public-host D]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from switchman.dataplane.protocol import DEFAULT_BODY_LIMIT
+from switchman.dataplane.server import RouterConfig, run
+from switchman.home import Home
+
+
+def _positive(kind: type[float] | type[int]) -> Callable[[str], float | int]:
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+
+    return parse
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m switchman.dataplane", description="The Switchman router."
+    )
+    parser.add_argument(
+        "--home", required=True, help="SWITCHMAN_HOME to serve (routes.json, state.db)."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
+    parser.add_argument("--port", type=int, default=0, help="Port to listen on (0 picks one).")
+    parser.add_argument(
+        "--public-host", help="Domain for Host-header routing (<endpoint>.<domain>)."
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=_positive(int),
+        default=DEFAULT_BODY_LIMIT,
+        help="Larger bodies get 413.",
+    )
+    parser.add_argument(
+        "--retention-days",
+        type=_positive(float),
+        default=7.0,
+        help="Traffic-log and metric retention.",
+    )
+    parser.add_argument(
+        "--metrics-interval",
+        type=_positive(float),
+        default=60.0,
+        help="Seconds per metrics roll-up.",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=_positive(float),
+        default=10.0,
+        help="Seconds to finish in-flight requests on SIGTERM.",
+    )
+    parser.add_argument(
+        "--max-mirror-in-flight",
+        type=_positive(int),
+        default=64,
+        help="Mirror copies in flight at most.",
+    )
+    args = parser.parse_args(argv)
+    config = RouterConfig(
+        home=Home.from_env(args.home),
+        host=args.host,
+        port=args.port,
+        public_host=args.public_host,
+        body_limit=args.max_body_bytes,
+        retention_s=args.retention_days * 86400,
+        metrics_interval=args.metrics_interval,
+        drain_timeout=args.drain_timeout,
+        max_mirror_in_flight=args.max_mirror_in_flight,
+    )
+    return run(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The request and response objects that pass between the HTTP protocol and the scoring service."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+JSON = b"application/json"
+_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+
+
+def reason(status: int) -> bytes:
+    return _REASONS.get(status, b"Unknown")
+
+
+@dataclass(slots=True)
+class Request:
+    """One parsed client request. Header names are lower-case bytes."""
+
+    method: str
+    path: str
+    query: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    started: float  # monotonic, first byte of the request
+    received: float  # monotonic, last byte of the request
+    http_version: str = "1.1"
+
+    def header(self, name: bytes) -> str | None:
+        """Last value of header ``name`` (lower-case), decoded, or None."""
+        value = None
+        for key, val in self.headers:
+            if key == name:
+                value = val
+        return value.decode("latin-1") if value is not None else None
+
+
+@dataclass(slots=True)
+class Response:
+    """A complete response; ``headers`` excludes content-length and connection (added on write)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+
+
+def json_response(
+    status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None
+) -> Response:
+    return Response(
+        status, [(b"content-type", JSON), *(headers or [])], json.dumps(payload).encode()
+    )

@@ -1,0 +1,205 @@
+"""The client-facing HTTP/1.1 server: one asyncio protocol per connection, parsed by httptools.
+
+No framework on the hot path: bytes in → :class:`Request` → ``ScoringService.handle`` → bytes out.
+Requests pipelined on one connection are answered in order. Bodies above ``body_limit`` are refused
+with 413 as soon as the size is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import cast
+
+import httptools
+
+from switchman.dataplane.message import Request, Response, reason
+from switchman.dataplane.metrics import Metrics
+from switchman.dataplane.service import ScoringService
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BODY_LIMIT = 100 * 1024 * 1024
+_SMALL = 64 * 1024
+
+
+@dataclass
+class ServerState:
+    """What all connections share; ``draining`` is set on SIGTERM."""
+
+    service: ScoringService
+    metrics: Metrics
+    body_limit: int = DEFAULT_BODY_LIMIT
+    connections: set[HttpProtocol] = field(default_factory=set)
+    draining: bool = False
+
+    def busy_connections(self) -> int:
+        return sum(1 for c in self.connections if c.busy)
+
+    def close_idle(self) -> None:
+        for conn in list(self.connections):
+            if not conn.busy:
+                conn.close()
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.transport: asyncio.Transport | None = None
+        self.busy = False
+        self._parser = httptools.HttpRequestParser(self)
+        self._pending: deque[tuple[Request, bool]] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._body: list[bytes] = []
+        self._size = 0
+        self._started = time.monotonic()
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(
+            asyncio.Transport, transport
+        )  # uvloop's transports are not subclasses
+        self.state.connections.add(self)
+        self.state.metrics.connections_active += 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._closed:
+            self._closed = True
+        if self in self.state.connections:
+            self.state.connections.discard(self)
+            self.state.metrics.connections_active -= 1
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._reject(400, "BadRequest", "Protocol upgrades are not supported.")
+        except httptools.HttpParserError as exc:
+            if not self._closed:
+                self._reject(400, "BadRequest", f"Malformed HTTP request: {exc}.")
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._reset()
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        length = -1
+        expect = False
+        for name, value in self._headers:
+            if name == b"content-length":
+                length = int(value) if value.strip().isdigit() else -1
+            elif name == b"expect" and value.lower() == b"100-continue":
+                expect = True
+        if length > self.state.body_limit:
+            self._too_large(length)
+        elif expect and self.transport is not None:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > self.state.body_limit:
+            self._too_large(self._size)
+            raise httptools.HttpParserError("body too large")  # stop parsing this connection
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        parsed = httptools.parse_url(self._url)
+        request = Request(
+            method=self._parser.get_method().decode(),
+            path=(parsed.path or b"/").decode("latin-1"),
+            query=parsed.query or b"",
+            headers=self._headers,
+            body=b"".join(self._body),
+            started=self._started,
+            received=time.monotonic(),
+            http_version=self._parser.get_http_version(),
+        )
+        self._pending.append((request, self._parser.should_keep_alive()))
+        if not self.busy:
+            self._next()
+
+    # answering
+    def _next(self) -> None:
+        request, keep_alive = self._pending.popleft()
+        self.busy = True
+        self._task = asyncio.get_running_loop().create_task(self._answer(request, keep_alive))
+
+    async def _answer(self, request: Request, keep_alive: bool) -> None:
+        response = await self.state.service.handle(request)
+        self.busy = False
+        keep_alive = keep_alive and not self.state.draining
+        self._write(response, keep_alive)
+        if not keep_alive:
+            self.close()
+        elif self._pending:
+            self._next()
+
+    def _write(self, response: Response, keep_alive: bool) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        body = response.body
+        parts = [
+            b"HTTP/1.1 ",
+            str(response.status).encode(),
+            b" ",
+            reason(response.status),
+            b"\r\n",
+        ]
+        for name, value in response.headers:
+            parts += [name, b": ", value, b"\r\n"]
+        parts += [b"content-length: ", str(len(body)).encode(), b"\r\n"]
+        parts.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
+        if len(body) <= _SMALL:
+            parts.append(body)
+            transport.write(b"".join(parts))
+        else:
+            transport.write(b"".join(parts))
+            transport.write(body)
+
+    def _reject(self, status: int, code: str, message: str) -> None:
+        request_id = str(uuid.uuid4())
+        body = json.dumps({"message": message, "code": code, "request_id": request_id}).encode()
+        response = Response(
+            status,
+            [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode())],
+            body,
+        )
+        if not self.busy:
+            self._write(response, keep_alive=False)
+        self.close()
+
+    def _too_large(self, size: int) -> None:
+        limit = self.state.body_limit
+        self._reject(
+            413,
+            "PayloadTooLarge",
+            f"The request body ({size} bytes or more) is larger than the router's limit of {limit} "
+            "bytes; send a smaller payload or start the router with a larger --max-body-bytes.",
+        )
+
+    def close(self) -> None:
+        self._closed = True
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()

@@ -1,0 +1,144 @@
+"""The router's composition root: wire the parts together, serve, and shut down in order.
+
+Shutdown (SIGTERM/SIGINT): stop accepting connections, close idle keep-alive connections, let
+in-flight requests finish up to ``drain_timeout``, cancel background tasks, flush the traffic log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+from switchman.dataplane.metrics import Metrics
+from switchman.dataplane.protocol import DEFAULT_BODY_LIMIT, HttpProtocol, ServerState
+from switchman.dataplane.service import ScoringService
+from switchman.dataplane.store import StateWriter
+from switchman.dataplane.watcher import TableWatcher
+from switchman.home import Home
+
+log = logging.getLogger("switchman.dataplane")
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    """Everything the router process is started with."""
+
+    home: Home
+    host: str = "127.0.0.1"
+    port: int = 0
+    public_host: str | None = None
+    body_limit: int = DEFAULT_BODY_LIMIT
+    retention_s: float = 7 * 86400
+    metrics_interval: float = 60.0
+    drain_timeout: float = 10.0
+    poll_interval: float = 0.075
+    max_mirror_in_flight: int = 64
+
+
+class Router:
+    """One router process: HTTP server, table watcher, metrics roll-up, state writer."""
+
+    def __init__(self, config: RouterConfig) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.writer = StateWriter(config.home.db_path, self.metrics, retention_s=config.retention_s)
+        self.service = ScoringService(
+            metrics=self.metrics,
+            writer=self.writer,
+            public_host=config.public_host,
+            max_mirror_in_flight=config.max_mirror_in_flight,
+        )
+        self.state = ServerState(self.service, self.metrics, body_limit=config.body_limit)
+        self.watcher = TableWatcher(
+            config.home.routes_file, self.service.install, config.poll_interval
+        )
+        self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, coro: object, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _roll_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.metrics_interval)
+            self.writer.roll(self.metrics.swap(), self.service.instances())
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def serve(self) -> int:
+        """Run until a stop signal; return the exit code."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        self.config.home.root.mkdir(parents=True, exist_ok=True)
+        self.writer.start()
+        self.watcher.poll()
+        server = await loop.create_server(
+            lambda: HttpProtocol(self.state),
+            self.config.host,
+            self.config.port,
+            backlog=2048,
+            reuse_address=True,
+        )
+        port = server.sockets[0].getsockname()[1]
+        log.info(
+            "router listening on http://%s:%d (home %s)",
+            self.config.host,
+            port,
+            self.config.home.root,
+        )
+        self._spawn(self.watcher.run(), "route-table-watcher")
+        self._spawn(self._roll_metrics(), "metrics-roll-up")
+        await self._stop.wait()
+        log.info(
+            "stopping: no new connections; draining %d in-flight request(s)", self.service.in_flight
+        )
+        server.close()
+        self.state.draining = True
+        self.state.close_idle()
+        deadline = time.monotonic() + self.config.drain_timeout
+        while (
+            self.state.busy_connections() or self.service.in_flight
+        ) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for conn in list(self.state.connections):
+            conn.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.service.close()
+        self.writer.roll(self.metrics.swap(), self.service.instances())
+        self.writer.stop()
+        log.info("router stopped")
+        return 0
+
+
+def run(config: RouterConfig) -> int:
+    """Run a router in this process on uvloop (asyncio's loop where uvloop is missing)."""
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    loop_factory = None
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        pass
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(Router(config).serve())
+
+
+__all__ = ["Router", "RouterConfig", "run"]

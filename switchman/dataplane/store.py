@@ -1,0 +1,203 @@
+"""The router's tables in ``state.db``: ``traffic_log`` and ``metrics``, written off the hot path.
+
+The event loop only appends rows to in-memory deques (bounded: beyond the bound rows are dropped
+and counted); a :class:`StateWriter` thread owns the SQLite connection and writes them in batches
+every ``flush_interval`` seconds, applies retention, and summarises metric windows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from switchman.dataplane.metrics import InstanceInfo, MetricRecord, Metrics, Window
+
+log = logging.getLogger(__name__)
+
+# AmlOnlineEndpointTrafficLog columns (reference §8.4), plus our epoch `time` and `Mirrored`.
+TRAFFIC_COLUMNS = (
+    "time",
+    "Method",
+    "Path",
+    "SubscriptionId",
+    "AzureMLWorkspaceId",
+    "AzureMLWorkspaceName",
+    "EndpointName",
+    "DeploymentName",
+    "Protocol",
+    "ResponseCode",
+    "ResponseCodeReason",
+    "ModelStatusCode",
+    "ModelStatusReason",
+    "RequestPayloadSize",
+    "ResponsePayloadSize",
+    "UserAgent",
+    "XRequestId",
+    "XMSClientRequestId",
+    "TotalDurationMs",
+    "RequestDurationMs",
+    "ResponseDurationMs",
+    "RequestThrottlingDelayMs",
+    "ResponseThrottlingDelayMs",
+    "Mirrored",
+)
+_TRAFFIC_TYPES = {
+    "time": "REAL",
+    "ResponseCode": "INTEGER",
+    "RequestPayloadSize": "INTEGER",
+    "ResponsePayloadSize": "INTEGER",
+    "TotalDurationMs": "REAL",
+    "RequestDurationMs": "REAL",
+    "ResponseDurationMs": "REAL",
+    "RequestThrottlingDelayMs": "REAL",
+    "ResponseThrottlingDelayMs": "REAL",
+    "Mirrored": "INTEGER",
+}
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS traffic_log ("
+    + ", ".join(f"{c} {_TRAFFIC_TYPES.get(c, 'TEXT')}" for c in TRAFFIC_COLUMNS)
+    + ")",
+    "CREATE INDEX IF NOT EXISTS traffic_log_time ON traffic_log(time)",
+    "CREATE INDEX IF NOT EXISTS traffic_log_request ON traffic_log(XRequestId)",
+    "CREATE TABLE IF NOT EXISTS metrics (time REAL, endpoint TEXT, deployment TEXT, instance TEXT, "
+    "name TEXT, dimensions TEXT, value REAL)",
+    "CREATE INDEX IF NOT EXISTS metrics_time ON metrics(time)",
+)
+_INSERT_TRAFFIC = f"INSERT INTO traffic_log ({', '.join(TRAFFIC_COLUMNS)}) VALUES ({', '.join('?' * len(TRAFFIC_COLUMNS))})"
+_INSERT_METRIC = "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """Open ``state.db`` the way every Switchman process does: WAL, busy timeout."""
+    if read_only:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA:
+        conn.execute(statement)
+    conn.commit()
+
+
+class StateWriter:
+    """Owns the router's SQLite connection on one daemon thread.
+
+    Args:
+        path: ``state.db``.
+        metrics: the shared :class:`Metrics` (windows are summarised here, off the loop).
+        retention_s: traffic-log and metric rows older than this are deleted.
+        flush_interval: seconds between batches.
+        max_pending: rows kept in memory at most; more are dropped and counted.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        metrics: Metrics,
+        *,
+        retention_s: float = 7 * 86400,
+        flush_interval: float = 0.25,
+        max_pending: int = 200_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.metrics = metrics
+        self.retention_s = retention_s
+        self.flush_interval = flush_interval
+        self.max_pending = max_pending
+        self._clock = clock
+        self._rows: deque[tuple[Any, ...]] = deque()
+        self._windows: deque[tuple[Window, list[InstanceInfo]]] = deque()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="state-writer", daemon=True)
+        self._last_purge = 0.0
+
+    def start(self) -> None:
+        conn = connect(self.path)
+        try:
+            ensure_schema(conn)
+        finally:
+            conn.close()
+        self._thread.start()
+
+    def log(self, row: tuple[Any, ...]) -> None:
+        """Queue one traffic-log row (hot path: one append)."""
+        if len(self._rows) >= self.max_pending:
+            self.metrics.log_dropped += 1
+            return
+        self._rows.append(row)
+
+    def roll(self, window: Window, instances: list[InstanceInfo]) -> None:
+        """Queue a finished metrics window for summarising and writing."""
+        self._windows.append((window, instances))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Flush what is queued and stop the thread."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        conn = connect(self.path)
+        try:
+            while not self._stop.wait(self.flush_interval):
+                self._step(conn)
+            self._step(conn)
+        finally:
+            conn.close()
+
+    def _step(self, conn: sqlite3.Connection) -> None:
+        # Never let one bad batch kill the writer: log and go on (rows stay queued on lock errors).
+        try:
+            self._flush(conn)
+        except sqlite3.Error:
+            log.exception("writing the traffic log / metrics to %s failed; will retry", self.path)
+            conn.rollback()
+
+    def _flush(self, conn: sqlite3.Connection) -> None:
+        records: list[MetricRecord] = []
+        while self._windows:
+            window, instances = self._windows[0]
+            records.extend(self.metrics.summarise(window, instances))
+            self._windows.popleft()
+        batch = list(self._rows)  # copy first: the loop keeps appending meanwhile
+        if records:
+            conn.executemany(
+                _INSERT_METRIC,
+                [
+                    (
+                        r.time,
+                        r.endpoint,
+                        r.deployment,
+                        r.instance,
+                        r.name,
+                        json.dumps(r.dimensions),
+                        r.value,
+                    )
+                    for r in records
+                ],
+            )
+        if batch:
+            conn.executemany(_INSERT_TRAFFIC, batch)
+        now = self._clock()
+        if now - self._last_purge > 600:
+            cutoff = now - self.retention_s
+            conn.execute("DELETE FROM traffic_log WHERE time < ?", (cutoff,))
+            conn.execute("DELETE FROM metrics WHERE time < ?", (cutoff,))
+            self._last_purge = now
+        conn.commit()
+        for _ in range(len(batch)):
+            self._rows.popleft()

@@ -1,0 +1,1 @@
+"""Switchman shim of azureml.contrib.services (AMLRequest, AMLResponse, rawhttp)."""

@@ -1,0 +1,1 @@
+"""Switchman shim of azureml_inference_server_http.api."""

@@ -1,0 +1,6 @@
+def init():
+    raise ValueError("bad model path")
+
+
+def run(data):
+    return data
