@@ -4,6 +4,7 @@ Provisioning states follow Azure ML's REST enums (reference §2, §3.1). Instanc
 
     STARTING  process launched: storage-initializer, environment, import, init() (port closed)
     READY     GET / answered 200; the instance may receive traffic
+    UNREADY   readiness probe failed failure_threshold times: out of the route table, still running
     DRAINING  out of the route table; in-flight requests finish before it is stopped
     STOPPING  SIGTERM sent; SIGKILL at the deadline
     FAILED    exited (startup failure or crash); kept for its logs until replaced
@@ -30,12 +31,13 @@ TERMINAL_STATES = frozenset({ProvisioningState.SUCCEEDED, ProvisioningState.FAIL
 class InstanceState(StrEnum):
     STARTING = "Starting"
     READY = "Ready"
+    UNREADY = "Unready"
     DRAINING = "Draining"
     STOPPING = "Stopping"
     FAILED = "Failed"
 
 
-LIVE_INSTANCE_STATES = frozenset({InstanceState.STARTING, InstanceState.READY})
+LIVE_INSTANCE_STATES = frozenset({InstanceState.STARTING, InstanceState.READY, InstanceState.UNREADY})
 
 # Legal moves; the reconciler asserts them so a bug shows up as an error, not a silent state.
 INSTANCE_TRANSITIONS: dict[InstanceState, frozenset[InstanceState]] = {
@@ -43,12 +45,10 @@ INSTANCE_TRANSITIONS: dict[InstanceState, frozenset[InstanceState]] = {
         {InstanceState.READY, InstanceState.STOPPING, InstanceState.FAILED, InstanceState.DRAINING}
     ),
     InstanceState.READY: frozenset(
-        {
-            InstanceState.DRAINING,
-            InstanceState.STOPPING,
-            InstanceState.FAILED,
-            InstanceState.STARTING,
-        }
+        {InstanceState.DRAINING, InstanceState.STOPPING, InstanceState.FAILED, InstanceState.UNREADY}
+    ),
+    InstanceState.UNREADY: frozenset(
+        {InstanceState.READY, InstanceState.DRAINING, InstanceState.STOPPING, InstanceState.FAILED}
     ),
     InstanceState.DRAINING: frozenset({InstanceState.STOPPING, InstanceState.FAILED}),
     InstanceState.STOPPING: frozenset({InstanceState.FAILED}),

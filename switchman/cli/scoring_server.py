@@ -29,11 +29,16 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--entry_script", "--entry-script", dest="entry_script", required=True,
+        "--entry_script",
+        "--entry-script",
+        dest="entry_script",
+        required=True,
         help="The scoring script (a .py file with init() and run()).",
     )
     parser.add_argument(
-        "--model_dir", "--model-dir", dest="model_dir",
+        "--model_dir",
+        "--model-dir",
+        dest="model_dir",
         help="Folder given to the script as AZUREML_MODEL_DIR.",
     )
     parser.add_argument(
@@ -41,7 +46,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1).")
     parser.add_argument(
-        "--worker_count", "--worker-count", dest="worker_count", type=int,
+        "--worker_count",
+        "--worker-count",
+        dest="worker_count",
+        type=int,
         help="How many run() calls may run at once (WORKER_COUNT; default 1).",
     )
     add_common(parser)
@@ -97,7 +105,9 @@ def _print_banner(settings: RuntimeSettings, host: str, port: int) -> None:
         ("CORS for the specified origins", os.environ.get("AML_CORS_ORIGINS")),
         ("Create dedicated endpoint for health", None),
     ]
-    out.write(f"\nAzure ML Inferencing HTTP server v{COMPAT_SERVER_VERSION} (Switchman runtime)\n\n")
+    out.write(
+        f"\nAzure ML Inferencing HTTP server v{COMPAT_SERVER_VERSION} (Switchman runtime)\n\n"
+    )
     out.write("\nServer Settings\n---------------\n")
     for label, value in rows:
         out.write(f"{label}: {value}\n")

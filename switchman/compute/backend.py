@@ -73,5 +73,9 @@ class ComputeBackend(abc.ABC):
         """Stop the instance now (after the graceful deadline)."""
 
     @abc.abstractmethod
+    def memory_mib(self, handle: Handle) -> float | None:
+        """Resident memory of the instance (its whole process tree), or None when unknown."""
+
+    @abc.abstractmethod
     def read_log(self, instance_dir: str, container: str, lines: int) -> str:
         """The last ``lines`` of an instance's container log (inference-server or storage-initializer)."""

@@ -77,6 +77,19 @@ class LocalBackend(ComputeBackend):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(handle.pid, signal.SIGKILL)
 
+    def memory_mib(self, handle: Handle) -> float | None:
+        if not _alive(handle):
+            return None
+        try:
+            root = psutil.Process(handle.pid)
+            total = root.memory_info().rss
+            for child in root.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    total += child.memory_info().rss
+        except psutil.Error:
+            return None
+        return total / (1024 * 1024)
+
     def read_log(self, instance_dir: str, container: str, lines: int) -> str:
         path = Path(instance_dir) / CONTAINER_LOGS[container]
         try:

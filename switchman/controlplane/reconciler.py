@@ -1,9 +1,15 @@
 """The reconciler: a level-triggered loop that drives instances toward each deployment's spec.
 
-Every pass reads the store, observes instances through the compute backend, probes the starting
-ones, starts or stops instances, writes status (only the reconciler does) and republishes the route
-table. Each step is idempotent, so a crash or restart of the control plane just continues: running
-instances recorded in the store are adopted, dead ones replaced.
+Every pass reads the store, observes instances through the compute backend, collects probe results,
+starts, drains or stops instances, writes status (only the reconciler does) and republishes the route
+table. Each step is idempotent and nothing it needs lives only in memory except probe counters, so a
+crash or restart of the control plane just continues: running instances recorded in the store are
+adopted, dead ones replaced.
+
+Rolling updates (reference §13.2): a spec change other than instance_count replaces instances with a
+surge of ⌈20%⌉ of instance_count (at least one): start new, wait until ready, drain an old one (out of
+the route table, then SIGTERM so it finishes its in-flight requests), repeat. A scale-in is applied
+before the roll; extra capacity for a scale-out comes from new instances, so nothing restarts twice.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import secrets
 import shutil
 import socket
@@ -27,39 +34,41 @@ from switchman.compute.backend import ComputeBackend, Handle, LaunchSpec, Livene
 from switchman.controlplane.routes import RoutePublisher
 from switchman.controlplane.store import DeploymentRecord, InstanceRecord, Store
 from switchman.home import Home
-from switchman.status import (
-    LIVE_INSTANCE_STATES,
-    InstanceState,
-    ProvisioningState,
-    check_transition,
-)
+from switchman.status import LIVE_INSTANCE_STATES, InstanceState, ProvisioningState, check_transition
 
 logger = logging.getLogger(__name__)
 
-STOP_GRACE_S = 10.0
+DRAIN_S = 1.0  # time for the router to load a table without the instance (it polls every ≤100 ms)
+STOP_GRACE_EXTRA_S = 5.0
 CRASH_BACKOFF_BASE_S = 1.0
 CRASH_BACKOFF_MAX_S = 60.0
-# A deployment whose new instances crash this often before any became ready is reported Failed.
-MAX_STARTUP_CRASHES = 3
+STABLE_S = 30.0  # ready this long → the crash history of its template is forgiven
+MAX_STARTUP_CRASHES = 3  # new instances crashing this often before any became ready → Failed
 KEEP_FAILED_INSTANCES = 2
+SURGE_FRACTION = 0.2
+MEMORY_CHECK_S = 0.5
 
 
 class Prober(Protocol):
-    async def ready(self, url: str, timeout: float) -> bool: ...
+    async def probe(self, url: str, timeout: float) -> tuple[bool, str]: ...
 
 
 class HttpProber:
-    """Readiness = the runtime answers ``GET /`` with 200 (it binds only after ``init()``)."""
+    """Probes ``GET /`` (the runtime binds only after ``init()``, so 200 means initialised)."""
 
     def __init__(self) -> None:
         self._client = httpx.AsyncClient(trust_env=False)
 
-    async def ready(self, url: str, timeout: float) -> bool:
+    async def probe(self, url: str, timeout: float) -> tuple[bool, str]:
         try:
             response = await self._client.get(url + "/", timeout=timeout)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+        except httpx.TimeoutException:
+            return False, f"Get \"{url}/\": context deadline exceeded (timeout {timeout:g}s)"
+        except httpx.HTTPError as exc:
+            return False, f"Get \"{url}/\": {type(exc).__name__}: {exc}"
+        if response.status_code == 200:
+            return True, ""
+        return False, f"HTTP probe failed with statuscode: {response.status_code}"
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -71,12 +80,29 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def surge(instance_count: int) -> int:
+    return max(1, math.ceil(SURGE_FRACTION * instance_count))
+
+
 @dataclass
 class _Crashes:
     """Consecutive crashes of one deployment template, for back-off."""
 
     count: int = 0
     next_start: float = 0.0
+
+
+@dataclass
+class _Probes:
+    """In-memory probe counters of one instance (lost on restart, which only restarts counting)."""
+
+    next_liveness: float = 0.0
+    next_readiness: float = 0.0
+    live_failures: int = 0
+    ready_failures: int = 0
+    ready_successes: int = 0
+    task: asyncio.Task[tuple[bool, str]] | None = None
+    kinds: tuple[str, ...] = ()
 
 
 @dataclass
@@ -89,6 +115,8 @@ class Reconciler:
     clock: Callable[[], float] = time.time
     paused: bool = False
     _crashes: dict[tuple[str, str, str], _Crashes] = field(default_factory=dict)
+    _probes: dict[str, _Probes] = field(default_factory=dict)
+    _memory_checked: float = 0.0
 
     async def run(self, interval: float = 0.1) -> None:
         """Loop forever; a failing pass is logged and the next one runs (never dies)."""
@@ -107,76 +135,97 @@ class Reconciler:
             await asyncio.sleep(interval)
 
     async def step(self) -> None:
+        check_memory = self.clock() - self._memory_checked >= MEMORY_CHECK_S
+        if check_memory:
+            self._memory_checked = self.clock()
         for dep in self.store.list_deployments():
-            await self._reconcile(dep)
+            await self._reconcile(dep, check_memory)
         self._finish_endpoint_deletes()
         self.publisher.publish()
 
     # -- one deployment --------------------------------------------------------------------------
 
-    async def _reconcile(self, dep: DeploymentRecord) -> None:
+    async def _reconcile(self, dep: DeploymentRecord, check_memory: bool) -> None:
         instances = self.store.list_instances(dep.endpoint, dep.name)
         for inst in instances:
-            self._observe(dep, inst)
-        await self._probe_starting([i for i in instances if i.state == InstanceState.STARTING])
-        self._finish_stops(instances)
+            self._observe(dep, inst, check_memory)
+        self._collect_probes(dep, instances)
+        self._launch_probes(dep, instances)
+        self._advance_stops(dep, instances)
 
         status = dict(dep.status)
         state = status.get("provisioning_state")
         template = str(dep.resolved.get("template"))
         deleting = state == ProvisioningState.DELETING
         desired = 0 if deleting else int(dep.spec.get("instance_count", 1))
-        current = [
-            i for i in instances if i.template == template and i.state in LIVE_INSTANCE_STATES
-        ]
-        old = [i for i in instances if i.template != template and i.state in LIVE_INSTANCE_STATES]
+        live = [i for i in instances if i.state in LIVE_INSTANCE_STATES]
+        current = [i for i in live if i.template == template]
+        old = [i for i in live if i.template != template]
         failed = status.get("failed_template") == template
 
-        if not failed and not deleting:
-            missing = desired - len(current)
-            if missing > 0 and self._may_start(dep, template):
-                for _ in range(missing):
-                    current.append(self._start(dep))
-            elif missing < 0:
-                # Scale in: not-yet-ready instances first, then the newest ready ones.
-                extras = sorted(
-                    current, key=lambda i: (i.state == InstanceState.READY, i.created_at)
-                )
-                for inst in extras[:-missing]:
-                    self._stop(inst, "scale in")
-                    current.remove(inst)
-        ready = [i for i in current if i.state == InstanceState.READY]
         if deleting:
-            for inst in current + old:
-                self._stop(inst, "deployment deleted")
-        elif len(ready) >= desired:
-            for inst in old:
-                self._stop(inst, "replaced by an updated instance")
-        self._prune_failed(dep, instances)
+            for inst in live:
+                self._drain(inst, "deployment deleted")
+        elif not failed:
+            self._converge(dep, desired, current, old)
+        self._forgive_stable(dep, current)
+        self._prune_failed(instances)
 
-        remaining = [
-            i
-            for i in self.store.list_instances(dep.endpoint, dep.name)
-            if i.state != InstanceState.FAILED
-        ]
         if deleting:
-            if not remaining:
+            if not [i for i in self.store.list_instances(dep.endpoint, dep.name) if i.state != InstanceState.FAILED]:
                 self._remove_deployment(dep)
             return
+        self._write_status(dep, status, desired, template, failed)
+
+    def _converge(
+        self, dep: DeploymentRecord, desired: int, current: list[InstanceRecord], old: list[InstanceRecord]
+    ) -> None:
+        template = str(dep.resolved.get("template"))
+        ready_new = [i for i in current if i.state == InstanceState.READY]
+        if old:
+            # Rolling update: keep ready capacity ≥ desired while replacing at most `surge` at a time.
+            target_new = min(desired, desired - len(old) + surge(desired))
+            retire = len(ready_new) + len(old) - desired
+            for inst in sorted(old, key=lambda i: (i.state == InstanceState.READY, i.created_at))[: max(retire, 0)]:
+                self._drain(inst, "replaced by an updated instance")
+        else:
+            target_new = desired
+        missing = target_new - len(current)
+        if missing > 0 and self._may_start(dep, template):
+            for _ in range(missing):
+                current.append(self._start(dep))
+        elif len(current) > desired:
+            # Scale in: not-yet-ready instances first, then the newest ready ones.
+            extras = sorted(current, key=lambda i: (i.state == InstanceState.READY, -i.created_at))
+            for inst in extras[: len(current) - desired]:
+                self._drain(inst, "scale in")
+
+    def _write_status(
+        self, dep: DeploymentRecord, status: dict[str, Any], desired: int, template: str, failed: bool
+    ) -> None:
+        instances = self.store.list_instances(dep.endpoint, dep.name)
+        ready = [i for i in instances if i.template == template and i.state == InstanceState.READY]
+        old = [i for i in instances if i.template != template and i.state in LIVE_INSTANCE_STATES]
+        state = status.get("provisioning_state")
         if failed:
             new_state = ProvisioningState.FAILED
         elif len(ready) >= desired and not old:
             new_state = ProvisioningState.SUCCEEDED
-            status.pop("error", None)
-        elif state in (ProvisioningState.SUCCEEDED, ProvisioningState.FAILED):
-            new_state = ProvisioningState.UPDATING
-        else:
-            new_state = ProvisioningState(state or ProvisioningState.CREATING)
-        status["provisioning_state"] = new_state
-        if new_state in (ProvisioningState.SUCCEEDED, ProvisioningState.FAILED):
+            if status.get("error", {}).get("code") != "CrashLoopBackOff":
+                status.pop("error", None)
             status["observed_generation"] = dep.generation
-        if status != dep.status:
+        elif status.get("observed_generation") == dep.generation:
+            new_state = ProvisioningState.SUCCEEDED  # reached once; now healing itself
+        elif status.get("observed_generation") is None:
+            new_state = ProvisioningState.CREATING
+        else:
+            new_state = ProvisioningState.UPDATING
+        if new_state == ProvisioningState.FAILED:
+            status["observed_generation"] = dep.generation
+        status["provisioning_state"] = new_state
+        if status != dep.status or state != new_state:
             self.store.set_deployment_status(dep.endpoint, dep.name, status)
+            dep.status = status
 
     def _may_start(self, dep: DeploymentRecord, template: str) -> bool:
         crashes = self._crashes.get((dep.endpoint, dep.name, template))
@@ -217,52 +266,77 @@ class Reconciler:
             url=f"http://127.0.0.1:{port}",
         )
         self.store.upsert_instance(record)
-        self._event(record, "Started", f"Started instance {instance_id} (pid {handle.pid})")
+        self._event(record, "Created", f"Created container inference-server of instance {instance_id}")
+        self._event(record, "Started", f"Started container inference-server (pid {handle.pid})")
         return record
 
-    def _observe(self, dep: DeploymentRecord, inst: InstanceRecord) -> None:
+    # -- observing processes ---------------------------------------------------------------------
+
+    def _observe(self, dep: DeploymentRecord, inst: InstanceRecord, check_memory: bool) -> None:
         if inst.state == InstanceState.FAILED or inst.pid is None:
             return
-        seen = self.backend.observe(Handle(inst.pid, inst.pid_started or 0.0))
+        handle = Handle(inst.pid, inst.pid_started or 0.0)
+        seen = self.backend.observe(handle)
         if seen.liveness == Liveness.RUNNING:
+            limit = dep.resolved.get("memory_limit_mib")
+            if check_memory and limit and inst.state in LIVE_INSTANCE_STATES:
+                used = self.backend.memory_mib(handle)
+                if used is not None and used > float(limit):
+                    self.backend.kill(handle)
+                    message = f"Container inference-server was OOMKilled: {used:.0f} MiB over the {limit} MiB limit"
+                    self._event(inst, "OOMKilled", message)
+                    self._crashed(dep, inst, None, message)
             return
         if inst.state in (InstanceState.STOPPING, InstanceState.DRAINING):
             self._forget(inst)
             return
         failure = _read_status_file(inst.dir)
-        code = seen.exit_code
-        self._set_state(inst, InstanceState.FAILED, exit_code=code)
-        key = (dep.endpoint, dep.name, inst.template)
         if failure is not None and inst.template == dep.resolved.get("template"):
-            # The script itself cannot start: no restart will help until the spec changes.
+            # The script itself cannot start: no restart helps until the spec changes.
             message = f"{failure.get('code')}: {failure.get('message')}"
+            self._set_state(inst, InstanceState.FAILED, exit_code=seen.exit_code, message=message)
             self._event(inst, "Failed", message)
             self._fail(dep, str(failure.get("code") or "ResourceNotReady"), message, inst)
             return
+        self._crashed(dep, inst, seen.exit_code, f"Instance exited with code {seen.exit_code}")
+
+    def _crashed(self, dep: DeploymentRecord, inst: InstanceRecord, code: int | None, message: str) -> None:
+        self._set_state(inst, InstanceState.FAILED, exit_code=code, message=message)
+        self._probes.pop(inst.id, None)
+        key = (dep.endpoint, dep.name, inst.template)
         crashes = self._crashes.setdefault(key, _Crashes())
         crashes.count += 1
-        delay = min(CRASH_BACKOFF_BASE_S * 2 ** (crashes.count - 1), CRASH_BACKOFF_MAX_S)
+        # The first replacement starts at once; repeated crashes back off exponentially.
+        delay = 0.0 if crashes.count == 1 else min(CRASH_BACKOFF_BASE_S * 2 ** (crashes.count - 2), CRASH_BACKOFF_MAX_S)
         crashes.next_start = self.clock() + delay
-        self._event(
-            inst, "BackOff", f"Instance exited with code {code}; restarting in {delay:.0f}s"
-        )
-        never_ready = dep.status.get("provisioning_state") in (
-            ProvisioningState.CREATING,
-            ProvisioningState.UPDATING,
-        )
-        if (
-            never_ready
-            and crashes.count >= MAX_STARTUP_CRASHES
-            and inst.template == dep.resolved.get("template")
-        ):
-            tail = self.backend.read_log(inst.dir, "inference-server", 20).strip()
+        self._event(inst, "BackOff", f"Back-off restarting failed container: {message}; next start in {delay:.0f}s")
+        if inst.template != dep.resolved.get("template") or crashes.count < MAX_STARTUP_CRASHES:
+            return
+        tail = self.backend.read_log(inst.dir, "inference-server", 20).strip()
+        if dep.status.get("observed_generation") != dep.generation:
             self._fail(
                 dep,
                 "ResourceNotReady",
                 f"Instances of deployment {dep.name} exited {crashes.count} times during start-up "
-                f"(last exit code {code}). Last log lines:\n{tail}",
+                f"(last: {message}). Last log lines:\n{tail}",
                 inst,
             )
+        else:
+            status = {**dep.status, "error": {"code": "CrashLoopBackOff", "message": f"Instances crashed {crashes.count} times in a row (last: {message}); restarting with back-off."}}
+            dep.status = status
+            self.store.set_deployment_status(dep.endpoint, dep.name, status)
+
+    def _forgive_stable(self, dep: DeploymentRecord, current: list[InstanceRecord]) -> None:
+        key = (dep.endpoint, dep.name, str(dep.resolved.get("template")))
+        if key not in self._crashes:
+            return
+        now = self.clock()
+        if any(i.state == InstanceState.READY and i.ready_at and now - i.ready_at >= STABLE_S for i in current):
+            del self._crashes[key]
+            if dep.status.get("error", {}).get("code") == "CrashLoopBackOff":
+                status = {k: v for k, v in dep.status.items() if k != "error"}
+                dep.status = status
+                self.store.set_deployment_status(dep.endpoint, dep.name, status)
 
     def _fail(self, dep: DeploymentRecord, code: str, message: str, inst: InstanceRecord) -> None:
         status = dict(dep.status)
@@ -274,59 +348,147 @@ class Reconciler:
         dep.status = status
         self.store.set_deployment_status(dep.endpoint, dep.name, status)
 
-    async def _probe_starting(self, starting: list[InstanceRecord]) -> None:
-        live = [i for i in starting if i.url]
-        results = await asyncio.gather(*(self.prober.ready(str(i.url), 1.0) for i in live))
-        for inst, ok in zip(live, results, strict=True):
-            if ok:
-                self._set_state(inst, InstanceState.READY, ready_at=self.clock())
-                self._event(inst, "Ready", f"Instance {inst.id} is ready")
-                self._crashes.pop((inst.endpoint, inst.deployment, inst.template), None)
+    # -- probes ----------------------------------------------------------------------------------
 
-    def _stop(self, inst: InstanceRecord, why: str) -> None:
+    def _launch_probes(self, dep: DeploymentRecord, instances: list[InstanceRecord]) -> None:
+        now = self.clock()
+        liveness = dep.spec.get("liveness_probe") or {}
+        readiness = dep.spec.get("readiness_probe") or {}
+        for inst in instances:
+            if inst.state not in LIVE_INSTANCE_STATES or not inst.url:
+                continue
+            probes = self._probes.setdefault(inst.id, _Probes())
+            if probes.task is not None:
+                continue
+            kinds: list[str] = []
+            if inst.state == InstanceState.STARTING:
+                kinds.append("startup")  # polled every pass: ready as soon as init() is done
+            elif now >= probes.next_readiness:
+                kinds.append("readiness")
+            started = _runtime_started(inst.dir)
+            if started is not None and now >= max(probes.next_liveness, started + int(liveness.get("initial_delay", 10))):
+                kinds.append("liveness")
+            if not kinds:
+                continue
+            timeout = float(min(int(liveness.get("timeout", 2)), int(readiness.get("timeout", 2))))
+            if kinds == ["startup"]:
+                timeout = 1.0
+            probes.kinds = tuple(kinds)
+            probes.task = asyncio.ensure_future(self.prober.probe(inst.url, timeout))
+
+    def _collect_probes(self, dep: DeploymentRecord, instances: list[InstanceRecord]) -> None:
+        now = self.clock()
+        liveness = dep.spec.get("liveness_probe") or {}
+        readiness = dep.spec.get("readiness_probe") or {}
+        for inst in instances:
+            probes = self._probes.get(inst.id)
+            if probes is None or probes.task is None or not probes.task.done():
+                continue
+            task, probes.task = probes.task, None
+            try:
+                ok, detail = task.result()
+            except Exception as exc:  # a prober bug must not stop the loop
+                ok, detail = False, repr(exc)
+            if inst.state not in LIVE_INSTANCE_STATES:
+                continue
+            if "startup" in probes.kinds and ok:
+                self._set_state(inst, InstanceState.READY, ready_at=now)
+                self._event(inst, "Ready", f"Instance {inst.id} is ready")
+                probes.next_readiness = now + int(readiness.get("period", 10))
+            if "readiness" in probes.kinds:
+                probes.next_readiness = now + int(readiness.get("period", 10))
+                self._readiness_result(inst, probes, ok, detail, readiness)
+            if "liveness" in probes.kinds:
+                probes.next_liveness = now + int(liveness.get("period", 10))
+                self._liveness_result(dep, inst, probes, ok, detail, liveness)
+
+    def _readiness_result(
+        self, inst: InstanceRecord, probes: _Probes, ok: bool, detail: str, settings: dict[str, Any]
+    ) -> None:
+        if ok:
+            probes.ready_failures = 0
+            probes.ready_successes += 1
+            if inst.state == InstanceState.UNREADY and probes.ready_successes >= int(settings.get("success_threshold", 1)):
+                self._set_state(inst, InstanceState.READY)
+                self._event(inst, "Ready", f"Instance {inst.id} passed its readiness probe again")
+            return
+        probes.ready_successes = 0
+        probes.ready_failures += 1
+        self._event(inst, "ReadinessProbeFailed", f"Readiness probe failed: {detail}")
+        if inst.state == InstanceState.READY and probes.ready_failures >= int(settings.get("failure_threshold", 30)):
+            self._set_state(inst, InstanceState.UNREADY)
+
+    def _liveness_result(
+        self,
+        dep: DeploymentRecord,
+        inst: InstanceRecord,
+        probes: _Probes,
+        ok: bool,
+        detail: str,
+        settings: dict[str, Any],
+    ) -> None:
+        if ok:
+            probes.live_failures = 0
+            return
+        probes.live_failures += 1
+        self._event(inst, "LivenessProbeFailed", f"Liveness probe failed: {detail}")
+        if probes.live_failures >= int(settings.get("failure_threshold", 30)) and inst.pid:
+            self._event(inst, "Killing", "Container inference-server failed liveness probe, will be restarted")
+            self.backend.kill(Handle(inst.pid, inst.pid_started or 0.0))
+            self._crashed(dep, inst, None, "failed liveness probe")
+
+    # -- stopping --------------------------------------------------------------------------------
+
+    def _drain(self, inst: InstanceRecord, why: str) -> None:
+        """Out of the route table now; SIGTERM once the router has dropped it (see _advance_stops)."""
         if inst.state not in LIVE_INSTANCE_STATES:
             return
-        self._set_state(inst, InstanceState.STOPPING, stop_deadline=self.clock() + STOP_GRACE_S)
-        self._event(inst, "Killing", f"Stopping instance {inst.id}: {why}")
+        if inst.state == InstanceState.STARTING:
+            self._stop(inst, why)  # never received traffic: no drain needed
+            return
+        self._set_state(inst, InstanceState.DRAINING, stop_deadline=self.clock() + DRAIN_S)
+        self._event(inst, "Killing", f"Stopping container inference-server of {inst.id}: {why}")
+
+    def _stop(self, inst: InstanceRecord, why: str, grace: float = STOP_GRACE_EXTRA_S) -> None:
+        if inst.state == InstanceState.STARTING:
+            self._event(inst, "Killing", f"Stopping container inference-server of {inst.id}: {why}")
+        self._set_state(inst, InstanceState.STOPPING, stop_deadline=self.clock() + grace)
+        self._probes.pop(inst.id, None)
         if inst.pid:
             self.backend.terminate(Handle(inst.pid, inst.pid_started or 0.0))
 
-    def _finish_stops(self, instances: list[InstanceRecord]) -> None:
+    def _advance_stops(self, dep: DeploymentRecord, instances: list[InstanceRecord]) -> None:
+        now = self.clock()
+        timeout_s = int((dep.spec.get("request_settings") or {}).get("request_timeout_ms", 5000)) / 1000
         for inst in instances:
-            if (
-                inst.state == InstanceState.STOPPING
-                and inst.stop_deadline
-                and self.clock() > inst.stop_deadline
-                and inst.pid
-            ):
+            if inst.state == InstanceState.DRAINING and inst.stop_deadline and now >= inst.stop_deadline:
+                # In-flight requests finish inside the runtime after SIGTERM, bounded by the timeout.
+                self._stop(inst, "drained", grace=timeout_s + STOP_GRACE_EXTRA_S)
+            elif inst.state == InstanceState.STOPPING and inst.stop_deadline and now > inst.stop_deadline and inst.pid:
                 self.backend.kill(Handle(inst.pid, inst.pid_started or 0.0))
 
-    def _prune_failed(self, dep: DeploymentRecord, instances: list[InstanceRecord]) -> None:
-        failed = sorted(
-            (i for i in instances if i.state == InstanceState.FAILED), key=lambda i: i.created_at
-        )
+    def _prune_failed(self, instances: list[InstanceRecord]) -> None:
+        failed = sorted((i for i in instances if i.state == InstanceState.FAILED), key=lambda i: i.created_at)
         for inst in failed[:-KEEP_FAILED_INSTANCES]:
-            self._forget(inst)
+            self._forget(inst, keep_dir=False)
 
-    def _forget(self, inst: InstanceRecord) -> None:
+    def _forget(self, inst: InstanceRecord, *, keep_dir: bool | None = None) -> None:
         self.store.delete_instance(inst.id)
-        if inst.state != InstanceState.FAILED:
+        self._probes.pop(inst.id, None)
+        if not (inst.state == InstanceState.FAILED if keep_dir is None else keep_dir):
             shutil.rmtree(inst.dir, ignore_errors=True)
 
     def _remove_deployment(self, dep: DeploymentRecord) -> None:
         for inst in self.store.list_instances(dep.endpoint, dep.name):
-            self.store.delete_instance(inst.id)
-            shutil.rmtree(inst.dir, ignore_errors=True)
+            self._forget(inst, keep_dir=False)
         self.store.delete_deployment_row(dep.endpoint, dep.name)
-        self.store.add_event(
-            "Deleted", f"Deployment {dep.name} deleted", endpoint=dep.endpoint, deployment=dep.name
-        )
+        self.store.add_event("Deleted", f"Deployment {dep.name} deleted", endpoint=dep.endpoint, deployment=dep.name)
 
     def _finish_endpoint_deletes(self) -> None:
         for ep in self.store.list_endpoints():
-            if ep.status.get(
-                "provisioning_state"
-            ) == ProvisioningState.DELETING and not self.store.list_deployments(ep.name):
+            if ep.status.get("provisioning_state") == ProvisioningState.DELETING and not self.store.list_deployments(
+                ep.name
+            ):
                 self.store.delete_endpoint_row(ep.name)
                 with contextlib.suppress(OSError):
                     shutil.rmtree(self.home.instances_dir / ep.name)
@@ -340,20 +502,19 @@ class Reconciler:
         self.store.upsert_instance(inst)
 
     def _event(self, inst: InstanceRecord, name: str, message: str) -> None:
-        self.store.add_event(
-            name, message, endpoint=inst.endpoint, deployment=inst.deployment, instance=inst.id
-        )
+        self.store.add_event(name, message, endpoint=inst.endpoint, deployment=inst.deployment, instance=inst.id)
 
     # -- whole-platform operations ---------------------------------------------------------------
 
-    def stop_all(self, timeout: float = STOP_GRACE_S) -> int:
+    def stop_all(self, timeout: float = 10.0) -> int:
         """Drain and stop every instance (``switchman down``); returns how many were stopped."""
         self.paused = True
         instances = [i for i in self.store.list_instances() if i.state != InstanceState.FAILED]
         for inst in instances:
             if inst.state in LIVE_INSTANCE_STATES:
-                self._set_state(inst, InstanceState.STOPPING, stop_deadline=self.clock() + timeout)
+                self._set_state(inst, InstanceState.DRAINING, stop_deadline=self.clock())
         self.publisher.publish()  # out of the route table before they are stopped
+        time.sleep(0.3)  # the router reloads within 100 ms
         for inst in instances:
             if inst.pid:
                 self.backend.terminate(Handle(inst.pid, inst.pid_started or 0.0))
@@ -363,9 +524,7 @@ class Reconciler:
             pending = [
                 i
                 for i in pending
-                if i.pid
-                and self.backend.observe(Handle(i.pid, i.pid_started or 0.0)).liveness
-                == Liveness.RUNNING
+                if i.pid and self.backend.observe(Handle(i.pid, i.pid_started or 0.0)).liveness == Liveness.RUNNING
             ]
             if pending:
                 time.sleep(0.05)
@@ -383,3 +542,11 @@ def _read_status_file(folder: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _runtime_started(folder: str) -> float | None:
+    """When the launcher handed over to the runtime (liveness counts from then, not from env builds)."""
+    try:
+        return (Path(folder) / "launch.json").stat().st_mtime
+    except OSError:
+        return None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from switchman.controlplane.quota import check_quota, default_quota
 from switchman.controlplane.secrets import Vault, new_key
 from switchman.controlplane.store import DeploymentRecord, EndpointRecord, Store
 from switchman.controlplane.uploads import upload
@@ -226,6 +227,15 @@ class EndpointService:
             )
         return spec
 
+    def _check_quota(self, spec: OnlineDeploymentSpec, endpoint: str) -> None:
+        others = [
+            (d.spec.get("instance_type"), int(d.spec.get("instance_count", 1)))
+            for d in self.store.list_deployments()
+            if not (d.endpoint == endpoint and d.name == spec.name)
+            and _state(d.status) != ProvisioningState.DELETING
+        ]
+        check_quota(spec.name, spec.instance_type, spec.instance_count, others, default_quota())
+
     def _resolve(self, spec: OnlineDeploymentSpec) -> dict[str, Any]:
         """Upload code and model, resolve the environment: the instance template of a deployment."""
         code: dict[str, Any] | None = None
@@ -276,7 +286,7 @@ class EndpointService:
                     "WORKER_COUNT", spec.request_settings.max_concurrent_requests_per_instance
                 )
             ),
-            "memory_limit_mib": _memory_limit(spec.instance_type),
+            "memory_limit_mib": _memory_limit(spec.instance_type, spec.environment_variables),
             "request_settings": spec.request_settings.model_dump(),
         }
         resolved["template"] = hashlib.sha256(
@@ -355,6 +365,7 @@ class EndpointService:
             raise BadArgumentError(
                 f"Endpoint {endpoint!r} already has {len(existing)} deployments (the limit)."
             )
+        self._check_quota(spec, endpoint)
         resolved = self._resolve(spec)
         dep = self.store.insert_deployment(
             endpoint,
@@ -377,6 +388,7 @@ class EndpointService:
         if _state(current.status) == ProvisioningState.DELETING:
             raise ConflictError(f"Deployment {name!r} is being deleted.")
         spec = self._validate_deployment(endpoint, {**raw, "name": name})
+        self._check_quota(spec, endpoint)
         resolved = self._resolve(spec)
         new_spec = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
         if new_spec == current.spec and resolved["template"] == current.resolved.get("template"):
@@ -448,9 +460,20 @@ def _check_syntax(deployment: str, script: Path) -> None:
         raise BadArgumentError(f"Cannot read scoring script {script}: {exc}") from None
 
 
-def _memory_limit(instance_type: str | None) -> int | None:
+def _memory_limit(instance_type: str | None, variables: dict[str, str]) -> int | None:
+    """The SKU's memory, unless the deployment sets a lower SWITCHMAN_MEMORY_LIMIT_MIB."""
     sku = find_sku(instance_type) if instance_type else None
-    return int(sku.memory_gib * 1024) if sku else None
+    limit = int(sku.memory_gib * 1024) if sku else None
+    override = variables.get("SWITCHMAN_MEMORY_LIMIT_MIB")
+    if override:
+        try:
+            value = int(override)
+        except ValueError:
+            raise BadArgumentError(
+                f"environment_variables.SWITCHMAN_MEMORY_LIMIT_MIB must be an integer (MiB), got {override!r}."
+            ) from None
+        limit = value if limit is None else min(limit, value)
+    return limit
 
 
 def now() -> float:

@@ -57,10 +57,15 @@ CONDA_ONLY: frozenset[str] = frozenset(
         "libprotobuf", "libuv", "git", "curl", "libcurl", "krb5", "libnsl", "libxcrypt",
     }
 )  # fmt: skip
-_CONDA_ONLY_PREFIXES = ("cuda-", "libcu", "libnv", "r-", "--")
+_CONDA_ONLY_PREFIXES = ("cuda-", "libcu", "libnv", "r-")
 
 RUNTIME_PROVIDED: frozenset[str] = frozenset(
-    {"azureml-defaults", "azureml-inference-server-http", "azureml-core", "azureml-contrib-services"}
+    {
+        "azureml-defaults",
+        "azureml-inference-server-http",
+        "azureml-core",
+        "azureml-contrib-services",
+    }
 )
 
 # name, then an optional conda version spec; an optional "channel::" prefix is dropped.
@@ -154,7 +159,11 @@ def _split_conda(spec: str) -> tuple[str, str]:
     match = _CONDA_SPEC.match(spec)
     if not match:
         raise BadArgumentError(f"Cannot read the conda spec {spec!r}; write it as name=version.")
-    return match.group(1), match.group(2).replace(" ", "=", 1).replace(" ", "")
+    version = match.group(2)
+    if version.startswith(_OPERATORS):
+        return match.group(1), version.replace(" ", "")
+    # "numpy 1.23.5 py39_0" is conda's "version build" form: the same as "numpy=1.23.5=py39_0".
+    return match.group(1), "=".join(version.split())
 
 
 def _pep440(version: str, *, entry: str, notes: list[str]) -> str:
@@ -162,7 +171,9 @@ def _pep440(version: str, *, entry: str, notes: list[str]) -> str:
     if not version:
         return ""
     if "|" in version:
-        notes.append(f"conda spec {entry!r} has alternatives (|), which pip cannot express; unpinned")
+        notes.append(
+            f"conda spec {entry!r} has alternatives (|), which pip cannot express; unpinned"
+        )
         return ""
     if version.startswith(_OPERATORS):
         # A build string may follow a second "=" (numpy==1.23.5=py39h...): drop it.

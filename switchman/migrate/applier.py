@@ -67,14 +67,11 @@ def apply(migration: Migration, client: PlatformClient, output_dir: Path) -> App
     except SwitchmanError as exc:
         message = exc.message
         if isinstance(exc, ConflictError) and not created:
-            message += (
-                f" Endpoint {name!r} already exists: pick another --endpoint-name, or delete it "
-                f"first (`switchman online-endpoint delete -n {name} --yes`)."
-            )
-        elif migration.model_ref and "model" in exc.message.lower():
+            message += " Pick another --endpoint-name to keep the existing endpoint."
+        elif migration.model_ref and "model create" not in message and "model" in message.lower():
             model_name, version = migration.model_ref
             message += (
-                f" The model azureml:{model_name}:{version} must be registered first: "
+                f" Register azureml:{model_name}:{version} first: "
                 f"`switchman model create -n {model_name} -v {version} --path <model>`."
             )
         return ApplyOutcome(error=message, cleanup=_undo(client, name) if created else [])

@@ -121,7 +121,7 @@ class Headers:
         value = self.get(key)
         if value is None:
             raise BadRequestKeyError(key)
-        return value
+        return str(value)
 
     def __setitem__(self, key: str, value: object) -> None:
         self.set(key, value)

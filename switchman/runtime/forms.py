@@ -67,9 +67,7 @@ def parse_form(
     return MultiDict(), MultiDict()
 
 
-def _parse_multipart(
-    body: bytes, boundary: bytes
-) -> tuple[MultiDict[str], MultiDict[FileStorage]]:
+def _parse_multipart(body: bytes, boundary: bytes) -> tuple[MultiDict[str], MultiDict[FileStorage]]:
     form: MultiDict[str] = MultiDict()
     files: MultiDict[FileStorage] = MultiDict()
     delimiter = b"--" + boundary
@@ -87,18 +85,18 @@ def _parse_multipart(
             if colon:
                 headers.add(name.strip(), value.strip())
         _, disposition = parse_options_header(headers.get("Content-Disposition"))
-        name = disposition.get("name")
-        if name is None:
+        field_name = disposition.get("name")
+        if field_name is None:
             continue
         filename = disposition.get("filename")
         part_type = headers.get("Content-Type")
         if filename is not None:
             upload = FileStorage.from_bytes(
-                content, filename=filename, name=name, content_type=part_type
+                content, filename=filename, name=field_name, content_type=part_type
             )
             upload.headers = headers
-            files.add(name, upload)
+            files.add(field_name, upload)
         else:
             _, type_params = parse_options_header(part_type)
-            form.add(name, content.decode(type_params.get("charset", "utf-8"), "replace"))
+            form.add(field_name, content.decode(type_params.get("charset", "utf-8"), "replace"))
     return form, files

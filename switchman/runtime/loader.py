@@ -166,7 +166,9 @@ def _analyse(
         raise bad("run() cannot be decorated with both @rawhttp and @input_schema")
     if raw:
         mode = InputMode.RAW
-        logger.info("run() is decorated with @rawhttp. Server will invoke it with the request object.")
+        logger.info(
+            "run() is decorated with @rawhttp. Server will invoke it with the request object."
+        )
     elif schema:
         mode = InputMode.SCHEMA
         logger.info(
@@ -192,7 +194,10 @@ def _analyse(
 def _foreign_rawhttp() -> bool:
     # A real azureml-contrib-services / azmlinfsrv package (installed in the user's environment
     # ahead of our shims) keeps its own flag.
-    for name in ("azureml.contrib.services.aml_request", "azureml_inference_server_http.api.aml_request"):
+    for name in (
+        "azureml.contrib.services.aml_request",
+        "azureml_inference_server_http.api.aml_request",
+    ):
         module = sys.modules.get(name)
         if module is not None and getattr(module, "_rawHttpRequested", False):
             return True

@@ -8,6 +8,7 @@ Per-request access lines take a fast path (:class:`AccessLog`) so they cost litt
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import json
 import logging
@@ -27,7 +28,7 @@ _default_print = builtins.print
 class UTCFormatter(logging.Formatter):
     """The azmlinfsrv formatter: times in UTC, ``2022-12-24 07:37:53,318``."""
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]
 
     def __init__(self, fmt: str = LOG_FORMAT, datefmt: str | None = None) -> None:
         super().__init__(fmt=fmt, datefmt=datefmt)
@@ -65,7 +66,11 @@ def redirect_print() -> None:
 
     @functools.wraps(_default_print)
     def print_to_logger(
-        *objects: Any, sep: str | None = " ", end: str | None = "\n", file: Any = None, flush: bool = False
+        *objects: Any,
+        sep: str | None = " ",
+        end: str | None = "\n",
+        file: Any = None,
+        flush: bool = False,
     ) -> None:
         target = file or sys.stdout
         if target is sys.stdout:
@@ -96,7 +101,9 @@ class AccessLog:
         self._stamp = ""
         self._dirty = False
 
-    def line(self, method: str, target: str, status: int, duration_ms: float, length: object) -> None:
+    def line(
+        self, method: str, target: str, status: int, duration_ms: float, length: object
+    ) -> None:
         if not self.enabled:
             return
         now = time.time()
@@ -114,7 +121,5 @@ class AccessLog:
     def flush(self) -> None:
         if self._dirty:
             self._dirty = False
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 self._stream.flush()
-            except (OSError, ValueError):
-                pass

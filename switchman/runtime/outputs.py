@@ -43,10 +43,7 @@ def error_reply(status: int, message: str, *, run_failed: bool = False) -> Reply
 def result_reply(result: Any, exec_ms: float) -> Reply:
     """The reply for ``run()``'s return value; raises ``TypeError``/``ValueError`` when a plain
     value is not JSON-serialisable (the caller answers 500 internal error, as azmlinfsrv does)."""
-    if is_response(result):
-        reply = _from_response(result)
-    else:
-        reply = json_reply(200, result)
+    reply = _from_response(result) if is_response(result) else json_reply(200, result)
     reply.headers.append((EXEC_MS, f"{exec_ms:.3f}"))
     return reply
 

@@ -130,7 +130,9 @@ class ScoringApp:
         elif route == "/score":
             self._score(request, channel, ids, t0)
         elif route == "/":
-            self._send(request, channel, Reply(200, list(_HEALTHY.headers), b"Healthy"), ids, t0, log=False)
+            self._send(
+                request, channel, Reply(200, list(_HEALTHY.headers), b"Healthy"), ids, t0, log=False
+            )
         else:
             self._send(request, channel, self._swagger(request), ids, t0, log=True)
 
@@ -211,7 +213,13 @@ class ScoringApp:
             return
         except MethodNotScored:
             if request.method == "OPTIONS":
-                reply = Reply(200, [("Content-Type", "text/html; charset=utf-8"), ("x-ms-run-function-failed", "False")])
+                reply = Reply(
+                    200,
+                    [
+                        ("Content-Type", "text/html; charset=utf-8"),
+                        ("x-ms-run-function-failed", "False"),
+                    ],
+                )
             else:
                 reply = error_reply(405, "Method not allowed")
             self._send(request, channel, reply, ids, t0, log=True)
@@ -254,7 +262,9 @@ class ScoringApp:
             return
         now = time.perf_counter()
         # The clock starts when run() starts, not while the call waits for a free worker.
-        remaining = self._timeout_s if call.started is None else call.started + self._timeout_s - now
+        remaining = (
+            self._timeout_s if call.started is None else call.started + self._timeout_s - now
+        )
         if remaining > 0:
             call.timer = self.loop.call_later(remaining, self._check_timeout, call)
             return

@@ -139,10 +139,14 @@ def _generate(
 
 
 _HEALTH_TEXT = "Simple health check endpoint to ensure the service is up at any given point."
-_HEALTH_OK = "If service is up and running, this response will be returned with the content 'Healthy'"
+_HEALTH_OK = (
+    "If service is up and running, this response will be returned with the content 'Healthy'"
+)
 _SCORE_TEXT = "Run web service's model and get the prediction output"
 _SCORE_BODY = "The input payload for executing the real-time machine learning service."
-_SCORE_OK = "The service processed the input correctly and provided a result prediction, if applicable."
+_SCORE_OK = (
+    "The service processed the input correctly and provided a result prediction, if applicable."
+)
 _FAILED = "The service failed to execute due to an error."
 _BEARER = {
     "type": "apiKey",

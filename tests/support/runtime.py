@@ -66,8 +66,7 @@ def running_runtime(
         if wait:
             wait_for(
                 lambda: (
-                    proc.poll() is None
-                    and httpx.get(url + "/", timeout=1).status_code == 200
+                    (proc.poll() is None and httpx.get(url + "/", timeout=1).status_code == 200)
                     or (proc.poll() is not None and _fail(log))
                 ),
                 timeout=30,

@@ -59,11 +59,11 @@ OUTSIDE_CASES = [
     (2, 0.5, "Standard_F2s_v2"),
     # (1, 2] with more than 13.7 GB
     (2, 13.7000001, "Standard_E2s_v3"),  # 2 vCPU, 16 GiB
-    (2, 16.5, "Standard_F4s_v2"),  # no 2-vCPU SKU has >16 GiB; F4s_v2 (4, 8) fails, so...
+    (2, 16.5, "Standard_E4s_v3"),  # no 2-vCPU SKU has >16 GiB; the first 4-vCPU one with >16 GiB
     # (2, 4] with more than 16 GB
     (4, 16.0000001, "Standard_E4s_v3"),  # 4 vCPU 32 GiB
     # more than 4 cores
-    (4.0000001, 1, "Standard_D8a_v4"),
+    (4.0000001, 1, "Standard_F8s_v2"),  # 8 vCPU 16 GiB: fewer GiB than D8a_v4/DS4_v2
     (8, 64, "Standard_E8s_v3"),
 ]
 
@@ -86,20 +86,15 @@ def test_outside_table_picks_smallest_cpu_sku_with_warning(
                 sku.memory_gib,
                 sku.name,
             )
-    if expected != "Standard_F4s_v2":
-        assert sizing.instance_type == expected
-
-
-def test_sixteen_and_a_half_gb_on_two_cores_goes_to_four_cores() -> None:
-    # No 2-vCPU CPU SKU has more than 16 GiB, so the smallest holder has 4 vCPUs: D4a_v4/D4as_v4/F4s_v2
-    # have 16/16/8 GiB; E4s_v3 has 32. D4a_v4 (4, 16) < D4as_v4 (4, 16) by name.
-    assert pick_instance_type(2, 16.5).instance_type == "Standard_E4s_v3"
+    assert sizing.instance_type == expected
 
 
 def test_ties_are_broken_by_name() -> None:
-    # D2a_v4 and D2as_v4 are both 2 vCPU / 8 GiB; E2s_v3 has 16; F2s_v2 only 4.
-    assert pick_instance_type(1.5, 14).instance_type == "Standard_E2s_v3"
-    assert smallest_sku(2, 5).name == "Standard_D2a_v4"
+    # D2a_v4 and D2as_v4 are both 2 vCPU / 8 GiB; DS2_v2 (7 GiB) and F2s_v2 (4) are too small.
+    assert smallest_sku(2, 7.5).name == "Standard_D2a_v4"
+    assert (
+        pick_instance_type(2, 7.5).instance_type == "Standard_E2s_v3"
+    )  # in the table: (1.7, 13.7]
 
 
 def test_gpu_requests_pick_a_gpu_sku() -> None:

@@ -25,6 +25,7 @@ class FakeBackend(ComputeBackend):
     terminated: list[int] = field(default_factory=list)
     killed: list[int] = field(default_factory=list)
     next_pid: int = 1000
+    memory: dict[int, float] = field(default_factory=dict)
 
     def start(self, spec: LaunchSpec) -> Handle:
         self.next_pid += 1
@@ -47,14 +48,18 @@ class FakeBackend(ComputeBackend):
     def read_log(self, instance_dir: str, container: str, lines: int) -> str:
         return "log line"
 
+    def memory_mib(self, handle: Handle) -> float | None:
+        return self.memory.get(handle.pid, 50.0)
+
 
 @dataclass
 class FakeProber:
     ready_urls: set[str] = field(default_factory=set)
     all_ready: bool = True
 
-    async def ready(self, url: str, timeout: float) -> bool:
-        return self.all_ready or url in self.ready_urls
+    async def probe(self, url: str, timeout: float) -> tuple[bool, str]:
+        ok = self.all_ready or url in self.ready_urls
+        return ok, "" if ok else "connection refused"
 
 
 class Clock:
@@ -97,8 +102,14 @@ def add_deployment(store: Store, count: int = 2, template: str = "t1") -> None:
     )
 
 
+_LOOP = asyncio.new_event_loop()
+
+
 def step(reconciler: Reconciler) -> None:
-    asyncio.run(reconciler.step())
+    """A few passes with the loop turning in between, so probes launched are also collected."""
+    for _ in range(3):
+        _LOOP.run_until_complete(reconciler.step())
+        _LOOP.run_until_complete(asyncio.sleep(0))
 
 
 def test_creates_instances_and_succeeds_when_ready(world) -> None:
@@ -125,6 +136,9 @@ def test_scale_in_stops_the_extra_instances(world) -> None:
     dep = store.get_deployment("ep1", "blue")
     store.update_deployment_spec("ep1", "blue", {**dep.spec, "instance_count": 1}, dep.resolved)
     step(reconciler)
+    assert backend.terminated == []  # draining first: out of the route table
+    reconciler.clock.now += 2  # type: ignore[attr-defined]  # past the drain period
+    step(reconciler)
     assert len(backend.terminated) == 2
     step(reconciler)
     assert len([i for i in store.list_instances() if i.state == "Ready"]) == 1
@@ -145,6 +159,9 @@ def test_template_change_replaces_instances_after_new_ones_are_ready(world) -> N
     assert len(backend.started) == 2
     assert old_pid not in backend.terminated  # the old one serves until the new one is ready
     prober.all_ready = True
+    step(reconciler)
+    assert old_pid not in backend.terminated  # draining: out of the routes first
+    reconciler.clock.now += 2  # type: ignore[attr-defined]
     step(reconciler)
     assert old_pid in backend.terminated
     step(reconciler)
@@ -178,14 +195,18 @@ def test_crashes_back_off_then_fail_during_creation(world) -> None:
     prober.all_ready = False
     add_deployment(store, count=1)
     step(reconciler)
-    for attempt in range(1, MAX_STARTUP_CRASHES + 1):
-        backend.exited[backend.next_pid] = 1
-        step(reconciler)
-        if attempt < MAX_STARTUP_CRASHES:
-            assert len(backend.started) == attempt  # backing off: no immediate restart
-            clock.now += 2**attempt
-            step(reconciler)
-            assert len(backend.started) == attempt + 1
+    backend.exited[backend.next_pid] = 1
+    step(reconciler)
+    assert len(backend.started) == 2  # the first replacement starts at once
+    backend.exited[backend.next_pid] = 1
+    step(reconciler)
+    assert len(backend.started) == 2  # the second one backs off
+    clock.now += 1.5
+    step(reconciler)
+    assert len(backend.started) == 3
+    assert MAX_STARTUP_CRASHES == 3
+    backend.exited[backend.next_pid] = 1
+    step(reconciler)
     status = store.get_deployment("ep1", "blue").status
     assert status["provisioning_state"] == "Failed"
     assert status["error"]["code"] == "ResourceNotReady"
@@ -197,9 +218,7 @@ def test_crash_after_ready_restarts(world) -> None:
     step(reconciler)
     step(reconciler)
     backend.exited[backend.next_pid] = -9
-    step(reconciler)  # observed dead; back-off of 1 s before the replacement
-    reconciler.clock.now += 1.5  # type: ignore[attr-defined]
-    step(reconciler)
+    step(reconciler)  # observed dead; the first replacement starts at once
     assert len(backend.started) == 2
     step(reconciler)
     assert store.get_deployment("ep1", "blue").status["provisioning_state"] == "Succeeded"
@@ -212,6 +231,8 @@ def test_deleting_stops_everything_and_removes_rows(world) -> None:
     step(reconciler)
     store.set_deployment_status("ep1", "blue", {"provisioning_state": "Deleting"})
     store.set_endpoint_status("ep1", {"provisioning_state": "Deleting"})
+    step(reconciler)
+    reconciler.clock.now += 2  # type: ignore[attr-defined]
     step(reconciler)
     step(reconciler)
     assert store.find_deployment("ep1", "blue") is None
@@ -229,3 +250,74 @@ def test_route_version_only_grows_and_only_on_change(world) -> None:
     step(reconciler)
     step(reconciler)
     assert reconciler.publisher.version > first
+
+
+def test_rolling_update_surges_twenty_percent(world) -> None:
+    reconciler, store, backend, prober, clock = world
+    add_deployment(store, count=5)
+    step(reconciler)
+    assert len(backend.started) == 5
+    dep = store.get_deployment("ep1", "blue")
+    store.update_deployment_spec("ep1", "blue", dep.spec, {**dep.resolved, "template": "t2"})
+    store.set_deployment_status("ep1", "blue", {**dep.status, "provisioning_state": "Updating"})
+    prober.all_ready = False
+    _LOOP.run_until_complete(reconciler.step())
+    assert len(backend.started) == 6  # ⌈20% of 5⌉ = 1 new instance at a time
+    prober.all_ready = True
+    max_live = 0
+    for _ in range(40):
+        step(reconciler)
+        clock.now += 1.1
+        live = [i for i in store.list_instances() if i.state in ("Starting", "Ready", "Unready")]
+        max_live = max(max_live, len(live))
+        ready = [i for i in live if i.state == "Ready"]
+        assert len(ready) >= 5 or any(i.state == "Starting" for i in live)
+    assert max_live <= 6
+    assert {i.template for i in store.list_instances() if i.state == "Ready"} == {"t2"}
+    assert store.get_deployment("ep1", "blue").status["provisioning_state"] == "Succeeded"
+
+
+def test_readiness_failures_take_an_instance_out_of_routes(world) -> None:
+    reconciler, store, _, prober, clock = world
+    store.insert_deployment(
+        "ep1",
+        "blue",
+        {"name": "blue", "instance_count": 1, "readiness_probe": {"period": 1, "failure_threshold": 2}},
+        {"template": "t1", "environment_variables": {}, "worker_count": 1},
+        {"provisioning_state": "Creating"},
+    )
+    step(reconciler)
+    assert store.list_instances()[0].state == "Ready"
+    prober.all_ready = False
+    for _ in range(3):
+        clock.now += 1.1
+        step(reconciler)
+    assert store.list_instances()[0].state == "Unready"
+    routes = json.loads(reconciler.home.routes_file.read_text())
+    assert routes["endpoints"]["ep1"]["deployments"]["blue"]["instances"] == []
+    names = [e["name"] for e in store.list_events("ep1", "blue")]
+    assert "ReadinessProbeFailed" in names
+    prober.all_ready = True
+    clock.now += 1.1
+    step(reconciler)
+    assert store.list_instances()[0].state == "Ready"
+
+
+def test_memory_over_the_sku_limit_is_oom_killed_and_restarted(world) -> None:
+    reconciler, store, backend, _, clock = world
+    store.insert_deployment(
+        "ep1",
+        "blue",
+        {"name": "blue", "instance_count": 1},
+        {"template": "t1", "environment_variables": {}, "worker_count": 1, "memory_limit_mib": 100},
+        {"provisioning_state": "Creating"},
+    )
+    step(reconciler)
+    pid = backend.next_pid
+    backend.memory[pid] = 250.0
+    clock.now += 1
+    step(reconciler)
+    assert pid in backend.killed
+    assert len(backend.started) == 2
+    events = store.list_events("ep1", "blue")
+    assert any(e["name"] == "OOMKilled" and "100 MiB" in e["message"] for e in events)
