@@ -88,7 +88,7 @@ def run_wrk(
 ) -> LoadResult:
     """One bounded wrk run (one thread, ``connections`` keep-alive connections, ``seconds`` long)."""
     script = workdir / "post.lua"
-    lines = ['wrk.method = "POST"', f"wrk.body = [[{body.decode()}]]"]
+    lines = ['wrk.method = "POST"', f"wrk.body = [==[{body.decode()}]==]"]
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
     script.write_text("\n".join(lines) + "\n")
     before = tree_cpu_seconds(server_pids)
@@ -111,6 +111,8 @@ def run_wrk(
     )
     cpu = tree_cpu_seconds(server_pids) - before
     out = done.stdout
+    if "Requests/sec" not in out or done.stderr.strip():
+        raise SystemExit(f"bench: wrk failed against {url}: {done.stderr.strip() or out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"\s50%\s+(\S+)", out)

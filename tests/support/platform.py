@@ -58,7 +58,7 @@ class Platform:
         return Client.from_home(Home(self.home))
 
     def server(self) -> dict[str, Any]:
-        return json.loads((self.home / "server.json").read_text())
+        return dict(json.loads((self.home / "server.json").read_text()))
 
     def key(self, endpoint: str) -> str:
         return str(self.json("online-endpoint", "get-credentials", "-n", endpoint)["primaryKey"])

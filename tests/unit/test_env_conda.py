@@ -79,12 +79,14 @@ def test_azureml_server_packages_are_provided_by_the_runtime() -> None:
     [{"dependencies": "numpy"}, {"dependencies": [{"pip": "joblib"}]}, {"dependencies": [["x"]]}],
 )
 def test_malformed_dependencies_are_bad_arguments(deps: dict[str, object]) -> None:
-    with pytest.raises(BadArgumentError, match="dependencies|pip"):
+    with pytest.raises(BadArgumentError, match=r"dependencies|pip"):
         from_conda(deps)
 
 
 def test_user_pins_replace_runtime_requirements() -> None:
-    merged = merge(["uvloop==0.19.0", "Inference_Schema[numpy-support]==1.8", "six"], RUNTIME_REQUIREMENTS)
+    merged = merge(
+        ["uvloop==0.19.0", "Inference_Schema[numpy-support]==1.8", "six"], RUNTIME_REQUIREMENTS
+    )
     names = [name_of(line) for line in merged]
     assert merged[:3] == ["uvloop==0.19.0", "Inference_Schema[numpy-support]==1.8", "six"]
     assert names.count("uvloop") == 1 and names.count("inference-schema") == 1
