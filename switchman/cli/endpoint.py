@@ -14,7 +14,7 @@ from switchman.cli.common import add_no_wait, add_set, client, confirm, editable
 from switchman.cli.main import add_common
 from switchman.errors import BadArgumentError, SwitchmanError
 from switchman.spec.endpoint import OnlineEndpointSpec
-from switchman.spec.loader import load_spec
+from switchman.spec.loader import load_spec, validate
 
 
 def register(sub: Any) -> None:
@@ -120,12 +120,8 @@ def cmd_update(args: argparse.Namespace) -> Any:
         doc["mirror_traffic"] = {
             k: v for k, v in parse_pairs(args.mirror_traffic, "--mirror-traffic").items() if v > 0
         }
-    # Re-validate the merged document so traffic rules name the flag's values.
-    try:
-        checked = OnlineEndpointSpec.model_validate(doc)
-    except ValueError as exc:
-        message = str(exc).split("\n", 2)[-1].strip()
-        raise BadArgumentError(f"Invalid endpoint update for {name!r}: {message}") from None
+    # Re-validate the merged document so the traffic rules speak about the flags' values.
+    checked = validate(OnlineEndpointSpec, doc, source="the command line")
     return c.update_endpoint(name, checked.to_dict())
 
 

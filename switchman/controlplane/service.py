@@ -295,7 +295,9 @@ class EndpointService:
         resolved["template"] = hashlib.sha256(
             json.dumps(resolved, sort_keys=True).encode()
         ).hexdigest()[:16]
-        resolved["environment_hash"] = environment_hash(environment)
+        resolved["environment_hash"] = environment_hash(
+            environment, mode=spec.environment_variables.get("SWITCHMAN_ENVIRONMENT_MODE")
+        )
         return resolved
 
     def _lookup_environment(self, name: str, version: str | None) -> dict[str, Any] | None:

@@ -65,7 +65,6 @@ SCHEMA = (
     + ", ".join(f"{c} {_TRAFFIC_TYPES.get(c, 'TEXT')}" for c in TRAFFIC_COLUMNS)
     + ")",
     "CREATE INDEX IF NOT EXISTS traffic_log_time ON traffic_log(time)",
-    "CREATE INDEX IF NOT EXISTS traffic_log_request ON traffic_log(XRequestId)",
     "CREATE TABLE IF NOT EXISTS metrics (time REAL, endpoint TEXT, deployment TEXT, instance TEXT, "
     "name TEXT, dimensions TEXT, value REAL)",
     "CREATE INDEX IF NOT EXISTS metrics_time ON metrics(time)",

@@ -82,11 +82,15 @@ def prepare(
     requirements = requirements_of(environment)
     for note in requirements.notes:
         _say(log, note)
+    lines = install_lines(requirements)
+    key = content_key(lines)
+    target = env_dir(home, key)
+    if (target / COMPLETE_MARKER).exists():  # checked first: a cache hit costs one stat()
+        _say(log, f"using cached environment {key[:12]} ({target})")
+        return target / "bin" / "python"
     if host_satisfies(requirements):
         _say(log, f"the platform's Python satisfies every requirement: using {host}")
         return host
-    lines = install_lines(requirements)
-    key = content_key(lines)
     return _cached_or_built(key, lines, home=home, log=log)
 
 

@@ -140,7 +140,7 @@ def _describe(exc: ValidationError, source: str, node: yaml.Node | None) -> str:
             problems.append(f"missing required key {field!r} in {source}")
         else:
             msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"{field} in {where}: {msg}")
+            problems.append(f"{field} in {where}: {msg}" if loc else f"in {where}: {msg}")
     unique = list(dict.fromkeys(problems))
     return "; ".join(unique[:5]) + ("" if len(unique) <= 5 else f" (and {len(unique) - 5} more)")
 

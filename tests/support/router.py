@@ -7,7 +7,7 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,14 +73,15 @@ def upstreams(tmp: Path, *ids: str, delay: float = 0.0) -> Iterator[dict[str, Up
             )
             started[ident] = Upstream(ident, port, calls, proc)
         for up in started.values():
-            wait_for(
-                lambda up=up: httpx.get(up.url + "/", timeout=1).status_code == 200,
-                what=f"upstream {up.id}",
-            )
+            wait_for(_healthy(up.url), what=f"upstream {up.id}")
         yield started
     finally:
         for up in started.values():
             stop_process(up.proc)
+
+
+def _healthy(url: str) -> Callable[[], bool]:
+    return lambda: httpx.get(url + "/", timeout=1).status_code == 200
 
 
 @dataclass

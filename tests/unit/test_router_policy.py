@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+import uuid
 
 import pytest
 
 from switchman.dataplane.metrics import Metrics, bucket_of, bucket_upper, percentile
 from switchman.dataplane.policy import admission_limit, pick_deployment, pick_instance, pick_mirror
-from switchman.dataplane.service import client_request_id, endpoint_from_host
+from switchman.dataplane.service import client_request_id, endpoint_from_host, new_request_id
 from switchman.dataplane.table import parse_table
 from switchman.errors import BadArgumentError
 
@@ -88,6 +89,9 @@ def test_parse_table_and_its_errors() -> None:
 
 
 def test_headers_and_host_rules() -> None:
+    ids = {new_request_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
     assert client_request_id("ab c$d-_e") == "abcd-_e"
     assert client_request_id("x" * 50) == "x" * 40
     assert client_request_id(None) == ""
