@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
+import json as jsonlib
 import time
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 from switchman.errors import (
     DeploymentFailedError,
@@ -31,12 +32,12 @@ class Client:
         self.api_url = api_url.rstrip("/")
         self.router_url = router_url
         self.home = home
-        self._http = httpx.Client(
-            base_url=self.api_url,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(120.0, connect=5.0),
-            trust_env=False,
-        )
+        parts = urlsplit(self.api_url)
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 80
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        # The standard library's client keeps CLI start-up fast (httpx costs ~0.3 s to import).
+        self._conn: http.client.HTTPConnection | None = None
 
     @classmethod
     def from_home(cls, home: Home | None = None) -> Client:
@@ -48,7 +49,9 @@ class Client:
         return cls(server["api_url"], token, router_url=server.get("router_url"), home=home)
 
     def close(self) -> None:
-        self._http.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __enter__(self) -> Client:
         return self
@@ -59,23 +62,50 @@ class Client:
     def request(
         self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
+        """Call the API; a 4xx/5xx answer is raised as the SwitchmanError the server rendered."""
+        if params:
+            path = f"{path}?{urlencode(params)}"
+        body = jsonlib.dumps(json).encode() if json is not None else None
+        headers = dict(self._headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        status, raw = self._send(method, path, body, headers)
         try:
-            response = self._http.request(method, path, json=json, params=params)
-        except httpx.ConnectError:
-            raise PlatformNotRunningError(
-                NOT_RUNNING.format(home=self.home.root if self.home else "?")
-            ) from None
-        except httpx.HTTPError as exc:
-            raise PlatformError(
-                f"The control plane did not answer {method} {path}: {exc}"
-            ) from None
-        try:
-            body = response.json()
+            data: Any = jsonlib.loads(raw) if raw else None
         except ValueError:
-            body = response.text
-        if response.status_code >= 400:
-            raise error_from_body(response.status_code, body)
-        return body
+            data = raw.decode(errors="replace")
+        if status >= 400:
+            raise error_from_body(status, data)
+        return data
+
+    def _send(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(self._host, self._port, timeout=120.0)
+            try:
+                self._conn.request(method, path, body=body, headers=headers)
+                response = self._conn.getresponse()
+                return response.status, response.read()
+            except ConnectionRefusedError:
+                self.close()
+                raise PlatformNotRunningError(
+                    NOT_RUNNING.format(home=self.home.root if self.home else "?")
+                ) from None
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                # A kept-alive connection the server closed: retry once on a fresh one.
+                self.close()
+                if attempt == 2:
+                    raise PlatformError(
+                        f"The control plane dropped {method} {path}: {exc}"
+                    ) from None
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise PlatformError(
+                    f"The control plane did not answer {method} {path}: {exc}"
+                ) from None
+        raise AssertionError("unreachable")
 
     # -- endpoints -------------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from switchman.client import Client
 from switchman.errors import BadArgumentError
-from switchman.spec.base import READ_ONLY_KEYS
 
 
 def client() -> Client:
@@ -48,6 +47,8 @@ def confirm(args: argparse.Namespace, question: str) -> None:
 
 def editable(view: dict[str, Any]) -> dict[str, Any]:
     """A `show` view without its read-only keys: the base document for an update."""
+    from switchman.spec.base import READ_ONLY_KEYS
+
     return {k: v for k, v in view.items() if k not in READ_ONLY_KEYS and k not in ("error",)}
 
 

@@ -9,8 +9,6 @@ from typing import Any
 from switchman.cli.common import add_no_wait, add_set, client, confirm, editable, progress
 from switchman.cli.main import add_common
 from switchman.errors import BadArgumentError
-from switchman.spec.deployment import OnlineDeploymentSpec
-from switchman.spec.loader import load_spec, read_yaml
 
 
 def register(sub: Any) -> None:
@@ -76,6 +74,8 @@ def register(sub: Any) -> None:
 
 
 def _names(args: argparse.Namespace) -> tuple[str, str | None]:
+    from switchman.spec.loader import read_yaml
+
     data = read_yaml(args.file)[0] if args.file else {}
     endpoint = args.endpoint_name or data.get("endpoint_name")
     name = args.name or data.get("name")
@@ -99,6 +99,9 @@ def _wait(c: Any, endpoint: str, name: str, verb: str) -> dict[str, Any]:
 
 
 def cmd_create(args: argparse.Namespace) -> Any:
+    from switchman.spec.deployment import OnlineDeploymentSpec
+    from switchman.spec.loader import load_spec
+
     if args.all_traffic and args.no_wait:
         raise BadArgumentError(
             "--all-traffic waits for the deployment; it cannot be combined with --no-wait."
@@ -133,6 +136,9 @@ def cmd_create(args: argparse.Namespace) -> Any:
 
 
 def cmd_update(args: argparse.Namespace) -> Any:
+    from switchman.spec.deployment import OnlineDeploymentSpec
+    from switchman.spec.loader import load_spec
+
     endpoint, name = _names(args)
     if not name:
         raise BadArgumentError("Name the deployment with -n/--name or name: in the file.")

@@ -17,15 +17,21 @@ from typing import Any
 from switchman.cli.output import FORMATS, emit
 from switchman.errors import SwitchmanError
 
-COMMAND_MODULES = (
-    "switchman.cli.platform",
-    "switchman.cli.endpoint",
-    "switchman.cli.deployment",
-    "switchman.cli.asset",
-    "switchman.cli.monitor",
-    "switchman.cli.migrate",
-    "switchman.cli.scoring_server",
-)
+# Top-level command → the module that registers it. Only the module a command line needs is
+# imported, so `switchman online-endpoint show` does not pay for pydantic models it never uses.
+COMMANDS: dict[str, str] = {
+    "up": "switchman.cli.platform",
+    "down": "switchman.cli.platform",
+    "status": "switchman.cli.platform",
+    "online-endpoint": "switchman.cli.endpoint",
+    "online-deployment": "switchman.cli.deployment",
+    "model": "switchman.cli.asset",
+    "environment": "switchman.cli.asset",
+    "monitor": "switchman.cli.monitor",
+    "migrate": "switchman.cli.migrate",
+    "scoring-server": "switchman.cli.scoring_server",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -48,14 +54,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="switchman",
         description="Managed online endpoints for ML models on your own machines.",
         allow_abbrev=True,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    modules = (COMMANDS[first],) if first in COMMANDS else COMMAND_MODULES
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -67,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

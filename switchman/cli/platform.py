@@ -11,11 +11,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
 from switchman.cli.main import add_common
@@ -96,10 +97,14 @@ def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _ready(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=1.0, trust_env=False).status_code == 200
-    except httpx.HTTPError:
+        with _NO_PROXY.open(url, timeout=1.0) as response:
+            return int(response.status) == 200
+    except (urllib.error.URLError, OSError):
         return False
 
 
