@@ -43,6 +43,7 @@ STOP_GRACE_EXTRA_S = 5.0
 CRASH_BACKOFF_BASE_S = 1.0
 CRASH_BACKOFF_MAX_S = 60.0
 STABLE_S = 30.0  # ready this long → the crash history of its template is forgiven
+MIN_HEALTHY_S = 3.0  # ready this long before dying → treated as a lost node, replaced at once
 MAX_STARTUP_CRASHES = 3  # new instances crashing this often before any became ready → Failed
 KEEP_FAILED_INSTANCES = 2
 SURGE_FRACTION = 0.2
@@ -301,11 +302,14 @@ class Reconciler:
         self._crashed(dep, inst, seen.exit_code, f"Instance exited with code {seen.exit_code}")
 
     def _crashed(self, dep: DeploymentRecord, inst: InstanceRecord, code: int | None, message: str) -> None:
+        healthy_for = self.clock() - inst.ready_at if inst.state == InstanceState.READY and inst.ready_at else 0.0
         self._set_state(inst, InstanceState.FAILED, exit_code=code, message=message)
         self._probes.pop(inst.id, None)
         key = (dep.endpoint, dep.name, inst.template)
         crashes = self._crashes.setdefault(key, _Crashes())
-        crashes.count += 1
+        # An instance that served for a while and then died is a lost node, not a crash loop:
+        # replace it at once. Only quick deaths (before or soon after ready) build up back-off.
+        crashes.count = 1 if healthy_for >= MIN_HEALTHY_S else crashes.count + 1
         # The first replacement starts at once; repeated crashes back off exponentially.
         delay = 0.0 if crashes.count == 1 else min(CRASH_BACKOFF_BASE_S * 2 ** (crashes.count - 2), CRASH_BACKOFF_MAX_S)
         crashes.next_start = self.clock() + delay

@@ -321,3 +321,14 @@ def test_memory_over_the_sku_limit_is_oom_killed_and_restarted(world) -> None:
     assert len(backend.started) == 2
     events = store.list_events("ep1", "blue")
     assert any(e["name"] == "OOMKilled" and "100 MiB" in e["message"] for e in events)
+
+
+def test_an_instance_lost_after_serving_is_replaced_at_once_every_time(world) -> None:
+    reconciler, store, backend, _, clock = world
+    add_deployment(store, count=1)
+    step(reconciler)
+    for attempt in range(2, 6):
+        clock.now += 4  # served for a while (a lost node, not a crash loop)
+        backend.exited[backend.next_pid] = -9
+        step(reconciler)
+        assert len(backend.started) == attempt
