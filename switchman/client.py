@@ -222,7 +222,7 @@ class Client:
                     code="OperationTimedOut",
                 )
             time.sleep(interval)
-            interval = min(interval * 1.5, 0.5)
+            interval = min(interval * 1.5, 0.2)
 
     def _wait_gone(self, path: str, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout

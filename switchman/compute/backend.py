@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+# The two "containers" of an instance and their log files inside the instance folder.
+CONTAINER_LOGS = {
+    "inference-server": "inference-server.log",
+    "storage-initializer": "storage-initializer.log",
+}
+
 
 @dataclass(frozen=True)
 class LaunchSpec:

@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-from switchman.compute.local import CONTAINER_LOGS
+from switchman.compute.backend import CONTAINER_LOGS
 from switchman.home import Home
 
 EXIT_STARTUP_FAILURE = 3

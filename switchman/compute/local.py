@@ -17,12 +17,14 @@ from pathlib import Path
 
 import psutil
 
-from switchman.compute.backend import ComputeBackend, Handle, LaunchSpec, Liveness, Observation
-
-CONTAINER_LOGS = {
-    "inference-server": "inference-server.log",
-    "storage-initializer": "storage-initializer.log",
-}
+from switchman.compute.backend import (
+    CONTAINER_LOGS,
+    ComputeBackend,
+    Handle,
+    LaunchSpec,
+    Liveness,
+    Observation,
+)
 
 
 class LocalBackend(ComputeBackend):

@@ -10,10 +10,39 @@
 See docs/environments.md for the rules and the curated-name table.
 """
 
-from switchman.environments.builder import EnvironmentBuildError, prepare
-from switchman.environments.cache import built_keys, environment_hash, prune, runtime_pythonpath
-from switchman.environments.reference import resolve
-from switchman.environments.runtime_requirements import RUNTIME_REQUIREMENTS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from switchman.environments.builder import EnvironmentBuildError, prepare
+    from switchman.environments.cache import built_keys, environment_hash, prune, runtime_pythonpath
+    from switchman.environments.reference import resolve
+    from switchman.environments.runtime_requirements import RUNTIME_REQUIREMENTS
+
+# Loaded on first use: the launcher needs only `prepare`, and every instance start pays for what
+# this package imports (the spec models behind `resolve` cost ~0.3 s).
+_LAZY = {
+    "EnvironmentBuildError": "switchman.environments.builder",
+    "prepare": "switchman.environments.builder",
+    "built_keys": "switchman.environments.cache",
+    "environment_hash": "switchman.environments.cache",
+    "prune": "switchman.environments.cache",
+    "runtime_pythonpath": "switchman.environments.cache",
+    "resolve": "switchman.environments.reference",
+    "RUNTIME_REQUIREMENTS": "switchman.environments.runtime_requirements",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "RUNTIME_REQUIREMENTS",
