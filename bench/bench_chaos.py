@@ -47,7 +47,9 @@ readiness_probe: {{period: {PROBE_PERIOD_S}, timeout: 1, failure_threshold: 1}}
 class Load:
     """Closed-loop load from a few threads; bounded by time and count."""
 
-    def __init__(self, uri: str, key: str, threads: int = 4, max_s: float = 120, max_requests: int = 200_000) -> None:
+    def __init__(
+        self, uri: str, key: str, threads: int = 4, max_s: float = 120, max_requests: int = 200_000
+    ) -> None:
         self.uri, self.key = uri, key
         self.results: Counter[int] = Counter()
         self._stop = threading.Event()
@@ -58,7 +60,11 @@ class Load:
     def _work(self) -> None:
         headers = {"Authorization": f"Bearer {self.key}"}
         with httpx.Client(trust_env=False, timeout=15) as http:
-            while not self._stop.is_set() and time.monotonic() < self._deadline and sum(self.results.values()) < self._max:
+            while (
+                not self._stop.is_set()
+                and time.monotonic() < self._deadline
+                and sum(self.results.values()) < self._max
+            ):
                 try:
                     code = http.post(self.uri, content=b"{}", headers=headers).status_code
                 except httpx.HTTPError:
@@ -98,13 +104,20 @@ def run(workdir: Path) -> str:
     home = workdir / "chaos-home"
     env = {**os.environ, "SWITCHMAN_HOME": str(home)}
     cli = [sys.executable, "-m", "switchman"]
-    subprocess.run([*cli, "up", "--port", "0", "--api-port", "0"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "up", "--port", "0", "--api-port", "0"], env=env, check=True, capture_output=True
+    )
     try:
         client = Client.from_home(Home(home))
         client.create_endpoint({"name": "chaos"})
         spec_file = workdir / "chaos.yml"
         spec_file.write_text(DEPLOYMENT)
-        subprocess.run([*cli, "online-deployment", "create", "-f", str(spec_file), "--all-traffic"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [*cli, "online-deployment", "create", "-f", str(spec_file), "--all-traffic"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         uri = client.get_endpoint("chaos")["scoring_uri"]
         key = client.get_credentials("chaos")["primaryKey"]
         rng = random.Random(7)
@@ -116,7 +129,13 @@ def run(workdir: Path) -> str:
                 victim = rng.choice(_ready(client))
                 os.kill(int(victim["pid"]), signal.SIGKILL)
                 killed_at = time.monotonic()
-                _wait(lambda v=victim: all(i["pid"] != v["pid"] for i in _ready(client)) and len(_ready(client)) == 3, 60)
+                _wait(
+                    lambda v=victim: (
+                        all(i["pid"] != v["pid"] for i in _ready(client))
+                        and len(_ready(client)) == 3
+                    ),
+                    60,
+                )
                 recoveries.append(time.monotonic() - killed_at)
                 time.sleep(max(0.0, 5 - (time.monotonic() - killed_at)))
         kill_total, kill_failed = kills.summary()
@@ -124,7 +143,11 @@ def run(workdir: Path) -> str:
         with Load(uri, key) as rolling:
             time.sleep(1)
             spec = client.get_deployment("chaos", "blue")
-            doc = {k: v for k, v in spec.items() if k not in ("instances", "provisioning_state", "id", "properties", "error")}
+            doc = {
+                k: v
+                for k, v in spec.items()
+                if k not in ("instances", "provisioning_state", "id", "properties", "error")
+            }
             doc["environment_variables"] = {"GREETING": "v2"}
             client.update_deployment("chaos", "blue", doc, wait=True)
             time.sleep(1)
@@ -157,7 +180,9 @@ def run(workdir: Path) -> str:
     )
     section = (
         "## Reliability (chaos)\n\nClosed-loop load from 4 client threads on 127.0.0.1 against 3 instances of a "
-        "trivial script (max_concurrent_requests_per_instance 4), probes every second.\n\n" + table + "\n"
+        "trivial script (max_concurrent_requests_per_instance 4), probes every second.\n\n"
+        + table
+        + "\n"
     )
     (REPO / "docs" / "reliability.md").write_text(
         "# Reliability\n\nMeasured by `make bench` (`bench/bench_chaos.py`) on this machine; "

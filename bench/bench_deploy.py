@@ -42,7 +42,9 @@ def _init_seconds(instance_dir: Path) -> float | None:
 def run(workdir: Path) -> str:
     examples = workdir / "deploy-example"
     subprocess.run(["cp", "-r", str(EXAMPLE), str(examples)], check=True)
-    subprocess.run([sys.executable, str(examples / "train.py"), str(examples)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(examples / "train.py"), str(examples)], check=True, capture_output=True
+    )
     home = workdir / "deploy-home"
     env = {**os.environ, "SWITCHMAN_HOME": str(home)}
     cli = [sys.executable, "-m", "switchman"]
@@ -58,7 +60,14 @@ def run(workdir: Path) -> str:
         for round_ in range(ROUNDS):
             name = f"dep{round_}"
             started = time.perf_counter()
-            sm("online-deployment", "create", "-f", str(examples / "blue-deployment.yml"), "-n", name)
+            sm(
+                "online-deployment",
+                "create",
+                "-f",
+                str(examples / "blue-deployment.yml"),
+                "-n",
+                name,
+            )
             totals.append(time.perf_counter() - started)
             [folder] = list((home / "instances" / "my-endpoint").glob(f"{name}-*"))
             seconds = _init_seconds(folder)
@@ -72,14 +81,20 @@ def run(workdir: Path) -> str:
         "|---|---:|---:|",
     ]
     for index, total in enumerate(totals):
-        label = "first in a fresh home (upload + environment check)" if index == 0 else f"cached environment #{index}"
+        label = (
+            "first in a fresh home (upload + environment check)"
+            if index == 0
+            else f"cached environment #{index}"
+        )
         init = f"{inits[index]:.2f} s" if index < len(inits) else "?"
         rows.append(f"| {label} | {total:.2f} s | {init} |")
     cached = totals[1:] or totals
     return (
         "## Deployment time\n\n`switchman online-deployment create` of the example scikit-learn model "
         "(examples/online/blue-deployment.yml, 1 × Standard_DS3_v2) until it is ready, measured from the "
-        "command line.\n\n" + "\n".join(rows) + f"\n\nMedian with a cached environment: **{statistics.median(cached):.2f} s** "
+        "command line.\n\n"
+        + "\n".join(rows)
+        + f"\n\nMedian with a cached environment: **{statistics.median(cached):.2f} s** "
         "(target ≤ 3 s).\n"
     )
 

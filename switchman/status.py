@@ -37,7 +37,9 @@ class InstanceState(StrEnum):
     FAILED = "Failed"
 
 
-LIVE_INSTANCE_STATES = frozenset({InstanceState.STARTING, InstanceState.READY, InstanceState.UNREADY})
+LIVE_INSTANCE_STATES = frozenset(
+    {InstanceState.STARTING, InstanceState.READY, InstanceState.UNREADY}
+)
 
 # Legal moves; the reconciler asserts them so a bug shows up as an error, not a silent state.
 INSTANCE_TRANSITIONS: dict[InstanceState, frozenset[InstanceState]] = {
@@ -45,7 +47,12 @@ INSTANCE_TRANSITIONS: dict[InstanceState, frozenset[InstanceState]] = {
         {InstanceState.READY, InstanceState.STOPPING, InstanceState.FAILED, InstanceState.DRAINING}
     ),
     InstanceState.READY: frozenset(
-        {InstanceState.DRAINING, InstanceState.STOPPING, InstanceState.FAILED, InstanceState.UNREADY}
+        {
+            InstanceState.DRAINING,
+            InstanceState.STOPPING,
+            InstanceState.FAILED,
+            InstanceState.UNREADY,
+        }
     ),
     InstanceState.UNREADY: frozenset(
         {InstanceState.READY, InstanceState.DRAINING, InstanceState.STOPPING, InstanceState.FAILED}

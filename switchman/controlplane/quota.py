@@ -34,7 +34,11 @@ def demand(instance_type: str | None, instance_count: int) -> int:
 
 
 def check_quota(
-    name: str, instance_type: str | None, instance_count: int, others: Iterable[tuple[str | None, int]], quota: int
+    name: str,
+    instance_type: str | None,
+    instance_count: int,
+    others: Iterable[tuple[str | None, int]],
+    quota: int,
 ) -> None:
     """Raise OutOfQuota when this deployment plus every other one exceeds ``quota`` vCPUs."""
     needed = demand(instance_type, instance_count)

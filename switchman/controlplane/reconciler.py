@@ -34,7 +34,12 @@ from switchman.compute.backend import ComputeBackend, Handle, LaunchSpec, Livene
 from switchman.controlplane.routes import RoutePublisher
 from switchman.controlplane.store import DeploymentRecord, InstanceRecord, Store
 from switchman.home import Home
-from switchman.status import LIVE_INSTANCE_STATES, InstanceState, ProvisioningState, check_transition
+from switchman.status import (
+    LIVE_INSTANCE_STATES,
+    InstanceState,
+    ProvisioningState,
+    check_transition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +69,9 @@ class HttpProber:
         try:
             response = await self._client.get(url + "/", timeout=timeout)
         except httpx.TimeoutException:
-            return False, f"Get \"{url}/\": context deadline exceeded (timeout {timeout:g}s)"
+            return False, f'Get "{url}/": context deadline exceeded (timeout {timeout:g}s)'
         except httpx.HTTPError as exc:
-            return False, f"Get \"{url}/\": {type(exc).__name__}: {exc}"
+            return False, f'Get "{url}/": {type(exc).__name__}: {exc}'
         if response.status_code == 200:
             return True, ""
         return False, f"HTTP probe failed with statuscode: {response.status_code}"
@@ -173,13 +178,21 @@ class Reconciler:
         self._prune_failed(instances)
 
         if deleting:
-            if not [i for i in self.store.list_instances(dep.endpoint, dep.name) if i.state != InstanceState.FAILED]:
+            if not [
+                i
+                for i in self.store.list_instances(dep.endpoint, dep.name)
+                if i.state != InstanceState.FAILED
+            ]:
                 self._remove_deployment(dep)
             return
         self._write_status(dep, status, desired, template, failed)
 
     def _converge(
-        self, dep: DeploymentRecord, desired: int, current: list[InstanceRecord], old: list[InstanceRecord]
+        self,
+        dep: DeploymentRecord,
+        desired: int,
+        current: list[InstanceRecord],
+        old: list[InstanceRecord],
     ) -> None:
         template = str(dep.resolved.get("template"))
         ready_new = [i for i in current if i.state == InstanceState.READY]
@@ -187,7 +200,9 @@ class Reconciler:
             # Rolling update: keep ready capacity ≥ desired while replacing at most `surge` at a time.
             target_new = min(desired, desired - len(old) + surge(desired))
             retire = len(ready_new) + len(old) - desired
-            for inst in sorted(old, key=lambda i: (i.state == InstanceState.READY, i.created_at))[: max(retire, 0)]:
+            for inst in sorted(old, key=lambda i: (i.state == InstanceState.READY, i.created_at))[
+                : max(retire, 0)
+            ]:
                 self._drain(inst, "replaced by an updated instance")
         else:
             target_new = desired
@@ -202,7 +217,12 @@ class Reconciler:
                 self._drain(inst, "scale in")
 
     def _write_status(
-        self, dep: DeploymentRecord, status: dict[str, Any], desired: int, template: str, failed: bool
+        self,
+        dep: DeploymentRecord,
+        status: dict[str, Any],
+        desired: int,
+        template: str,
+        failed: bool,
     ) -> None:
         instances = self.store.list_instances(dep.endpoint, dep.name)
         ready = [i for i in instances if i.template == template and i.state == InstanceState.READY]
@@ -267,7 +287,9 @@ class Reconciler:
             url=f"http://127.0.0.1:{port}",
         )
         self.store.upsert_instance(record)
-        self._event(record, "Created", f"Created container inference-server of instance {instance_id}")
+        self._event(
+            record, "Created", f"Created container inference-server of instance {instance_id}"
+        )
         self._event(record, "Started", f"Started container inference-server (pid {handle.pid})")
         return record
 
@@ -301,8 +323,14 @@ class Reconciler:
             return
         self._crashed(dep, inst, seen.exit_code, f"Instance exited with code {seen.exit_code}")
 
-    def _crashed(self, dep: DeploymentRecord, inst: InstanceRecord, code: int | None, message: str) -> None:
-        healthy_for = self.clock() - inst.ready_at if inst.state == InstanceState.READY and inst.ready_at else 0.0
+    def _crashed(
+        self, dep: DeploymentRecord, inst: InstanceRecord, code: int | None, message: str
+    ) -> None:
+        healthy_for = (
+            self.clock() - inst.ready_at
+            if inst.state == InstanceState.READY and inst.ready_at
+            else 0.0
+        )
         self._set_state(inst, InstanceState.FAILED, exit_code=code, message=message)
         self._probes.pop(inst.id, None)
         key = (dep.endpoint, dep.name, inst.template)
@@ -311,9 +339,17 @@ class Reconciler:
         # replace it at once. Only quick deaths (before or soon after ready) build up back-off.
         crashes.count = 1 if healthy_for >= MIN_HEALTHY_S else crashes.count + 1
         # The first replacement starts at once; repeated crashes back off exponentially.
-        delay = 0.0 if crashes.count == 1 else min(CRASH_BACKOFF_BASE_S * 2 ** (crashes.count - 2), CRASH_BACKOFF_MAX_S)
+        delay = (
+            0.0
+            if crashes.count == 1
+            else min(CRASH_BACKOFF_BASE_S * 2 ** (crashes.count - 2), CRASH_BACKOFF_MAX_S)
+        )
         crashes.next_start = self.clock() + delay
-        self._event(inst, "BackOff", f"Back-off restarting failed container: {message}; next start in {delay:.0f}s")
+        self._event(
+            inst,
+            "BackOff",
+            f"Back-off restarting failed container: {message}; next start in {delay:.0f}s",
+        )
         if inst.template != dep.resolved.get("template") or crashes.count < MAX_STARTUP_CRASHES:
             return
         tail = self.backend.read_log(inst.dir, "inference-server", 20).strip()
@@ -326,7 +362,13 @@ class Reconciler:
                 inst,
             )
         else:
-            status = {**dep.status, "error": {"code": "CrashLoopBackOff", "message": f"Instances crashed {crashes.count} times in a row (last: {message}); restarting with back-off."}}
+            status = {
+                **dep.status,
+                "error": {
+                    "code": "CrashLoopBackOff",
+                    "message": f"Instances crashed {crashes.count} times in a row (last: {message}); restarting with back-off.",
+                },
+            }
             dep.status = status
             self.store.set_deployment_status(dep.endpoint, dep.name, status)
 
@@ -335,7 +377,10 @@ class Reconciler:
         if key not in self._crashes:
             return
         now = self.clock()
-        if any(i.state == InstanceState.READY and i.ready_at and now - i.ready_at >= STABLE_S for i in current):
+        if any(
+            i.state == InstanceState.READY and i.ready_at and now - i.ready_at >= STABLE_S
+            for i in current
+        ):
             del self._crashes[key]
             if dep.status.get("error", {}).get("code") == "CrashLoopBackOff":
                 status = {k: v for k, v in dep.status.items() if k != "error"}
@@ -370,7 +415,9 @@ class Reconciler:
             elif now >= probes.next_readiness:
                 kinds.append("readiness")
             started = _runtime_started(inst.dir)
-            if started is not None and now >= max(probes.next_liveness, started + int(liveness.get("initial_delay", 10))):
+            if started is not None and now >= max(
+                probes.next_liveness, started + int(liveness.get("initial_delay", 10))
+            ):
                 kinds.append("liveness")
             if not kinds:
                 continue
@@ -412,14 +459,18 @@ class Reconciler:
         if ok:
             probes.ready_failures = 0
             probes.ready_successes += 1
-            if inst.state == InstanceState.UNREADY and probes.ready_successes >= int(settings.get("success_threshold", 1)):
+            if inst.state == InstanceState.UNREADY and probes.ready_successes >= int(
+                settings.get("success_threshold", 1)
+            ):
                 self._set_state(inst, InstanceState.READY)
                 self._event(inst, "Ready", f"Instance {inst.id} passed its readiness probe again")
             return
         probes.ready_successes = 0
         probes.ready_failures += 1
         self._event(inst, "ReadinessProbeFailed", f"Readiness probe failed: {detail}")
-        if inst.state == InstanceState.READY and probes.ready_failures >= int(settings.get("failure_threshold", 30)):
+        if inst.state == InstanceState.READY and probes.ready_failures >= int(
+            settings.get("failure_threshold", 30)
+        ):
             self._set_state(inst, InstanceState.UNREADY)
 
     def _liveness_result(
@@ -437,7 +488,11 @@ class Reconciler:
         probes.live_failures += 1
         self._event(inst, "LivenessProbeFailed", f"Liveness probe failed: {detail}")
         if probes.live_failures >= int(settings.get("failure_threshold", 30)) and inst.pid:
-            self._event(inst, "Killing", "Container inference-server failed liveness probe, will be restarted")
+            self._event(
+                inst,
+                "Killing",
+                "Container inference-server failed liveness probe, will be restarted",
+            )
             self.backend.kill(Handle(inst.pid, inst.pid_started or 0.0))
             self._crashed(dep, inst, None, "failed liveness probe")
 
@@ -463,16 +518,29 @@ class Reconciler:
 
     def _advance_stops(self, dep: DeploymentRecord, instances: list[InstanceRecord]) -> None:
         now = self.clock()
-        timeout_s = int((dep.spec.get("request_settings") or {}).get("request_timeout_ms", 5000)) / 1000
+        timeout_s = (
+            int((dep.spec.get("request_settings") or {}).get("request_timeout_ms", 5000)) / 1000
+        )
         for inst in instances:
-            if inst.state == InstanceState.DRAINING and inst.stop_deadline and now >= inst.stop_deadline:
+            if (
+                inst.state == InstanceState.DRAINING
+                and inst.stop_deadline
+                and now >= inst.stop_deadline
+            ):
                 # In-flight requests finish inside the runtime after SIGTERM, bounded by the timeout.
                 self._stop(inst, "drained", grace=timeout_s + STOP_GRACE_EXTRA_S)
-            elif inst.state == InstanceState.STOPPING and inst.stop_deadline and now > inst.stop_deadline and inst.pid:
+            elif (
+                inst.state == InstanceState.STOPPING
+                and inst.stop_deadline
+                and now > inst.stop_deadline
+                and inst.pid
+            ):
                 self.backend.kill(Handle(inst.pid, inst.pid_started or 0.0))
 
     def _prune_failed(self, instances: list[InstanceRecord]) -> None:
-        failed = sorted((i for i in instances if i.state == InstanceState.FAILED), key=lambda i: i.created_at)
+        failed = sorted(
+            (i for i in instances if i.state == InstanceState.FAILED), key=lambda i: i.created_at
+        )
         for inst in failed[:-KEEP_FAILED_INSTANCES]:
             self._forget(inst, keep_dir=False)
 
@@ -486,13 +554,15 @@ class Reconciler:
         for inst in self.store.list_instances(dep.endpoint, dep.name):
             self._forget(inst, keep_dir=False)
         self.store.delete_deployment_row(dep.endpoint, dep.name)
-        self.store.add_event("Deleted", f"Deployment {dep.name} deleted", endpoint=dep.endpoint, deployment=dep.name)
+        self.store.add_event(
+            "Deleted", f"Deployment {dep.name} deleted", endpoint=dep.endpoint, deployment=dep.name
+        )
 
     def _finish_endpoint_deletes(self) -> None:
         for ep in self.store.list_endpoints():
-            if ep.status.get("provisioning_state") == ProvisioningState.DELETING and not self.store.list_deployments(
-                ep.name
-            ):
+            if ep.status.get(
+                "provisioning_state"
+            ) == ProvisioningState.DELETING and not self.store.list_deployments(ep.name):
                 self.store.delete_endpoint_row(ep.name)
                 with contextlib.suppress(OSError):
                     shutil.rmtree(self.home.instances_dir / ep.name)
@@ -506,7 +576,9 @@ class Reconciler:
         self.store.upsert_instance(inst)
 
     def _event(self, inst: InstanceRecord, name: str, message: str) -> None:
-        self.store.add_event(name, message, endpoint=inst.endpoint, deployment=inst.deployment, instance=inst.id)
+        self.store.add_event(
+            name, message, endpoint=inst.endpoint, deployment=inst.deployment, instance=inst.id
+        )
 
     # -- whole-platform operations ---------------------------------------------------------------
 
@@ -528,7 +600,9 @@ class Reconciler:
             pending = [
                 i
                 for i in pending
-                if i.pid and self.backend.observe(Handle(i.pid, i.pid_started or 0.0)).liveness == Liveness.RUNNING
+                if i.pid
+                and self.backend.observe(Handle(i.pid, i.pid_started or 0.0)).liveness
+                == Liveness.RUNNING
             ]
             if pending:
                 time.sleep(0.05)

@@ -74,7 +74,11 @@ class EndpointService:
         view = dict(record.spec)
         view.pop("$schema", None)
         # As in Azure ML, every deployment shows in `traffic`, at 0% until traffic is given to it.
-        names = [d.name for d in self.store.list_deployments(record.name) if _state(d.status) != ProvisioningState.DELETING]
+        names = [
+            d.name
+            for d in self.store.list_deployments(record.name)
+            if _state(d.status) != ProvisioningState.DELETING
+        ]
         view["traffic"] = {**dict.fromkeys(names, 0), **dict(record.spec.get("traffic", {}))}
         view.update(
             {

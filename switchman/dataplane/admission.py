@@ -113,29 +113,60 @@ class DeploymentGate:
         Raises:
             NoReadyInstanceError: no instance can take the request (all excluded or failing).
         """
-        now = time.monotonic()
-        eligible = self._eligible(exclude, now)
+        slot = self.try_acquire(exclude)
+        if slot is not None:
+            return slot
+        future = self.wait(exclude)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self.forget(future)
+            raise
+
+    def try_acquire(self, exclude: frozenset[str] = frozenset()) -> InstanceSlot | None:
+        """A slot now on the least-busy eligible instance, or None when the caller must :meth:`wait`.
+
+        Raises:
+            NoReadyInstanceError: no instance can take the request (all excluded or failing).
+        """
+        slots = self.slots
         if not self.queue:
-            index = pick_instance([s.active for s in self.slots], self.capacity, eligible)
-            if index is not None:
-                slot = self.slots[index]
-                slot.active += 1
-                return slot
-        if not any(eligible):
+            # Inline pick_instance for the common case: nothing excluded, nothing ejected.
+            best: InstanceSlot | None = None
+            best_load = self.deployment.max_concurrent_requests_per_instance
+            now = 0.0
+            for slot in slots:
+                if slot.failed_until:
+                    now = now or time.monotonic()
+                    if slot.failed_until > now:
+                        continue
+                if exclude and slot.instance.id in exclude:
+                    continue
+                if slot.active < best_load:
+                    best, best_load = slot, slot.active
+            if best is not None:
+                best.active += 1
+                return best
+        if not any(self._eligible(exclude, time.monotonic())):
             raise NoReadyInstanceError(
                 f"Deployment {self.deployment.name!r} of endpoint {self.endpoint!r} has no instance "
                 "that accepts connections right now.",
                 deployment=self.deployment.name,
             )
+        return None
+
+    def wait(self, exclude: frozenset[str] = frozenset()) -> asyncio.Future[InstanceSlot]:
+        """Join the FIFO queue; the future resolves with a slot (or NoReadyInstanceError)."""
         waiter = _Waiter(asyncio.get_running_loop().create_future(), exclude)
         self.queue.append(waiter)
-        try:
-            return await waiter.future
-        except asyncio.CancelledError:
-            future = waiter.future
-            if future.done() and not future.cancelled() and future.exception() is None:
-                self.release(future.result())  # granted just as we were cancelled
-            raise
+        return waiter.future
+
+    def forget(self, future: asyncio.Future[InstanceSlot]) -> None:
+        """The waiter gave up (timed out, cancelled): cancel its place, or return a slot it got."""
+        if not future.done():
+            future.cancel()  # _pump skips done futures
+        elif not future.cancelled() and future.exception() is None:
+            self.release(future.result())  # granted just as it gave up
 
     def release(self, slot: InstanceSlot) -> None:
         """Give a slot back and pass capacity to the oldest waiter that can use it."""

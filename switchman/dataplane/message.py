@@ -27,13 +27,14 @@ class Request:
     started: float  # monotonic, first byte of the request
     received: float  # monotonic, last byte of the request
     http_version: str = "1.1"
+    _map: dict[bytes, bytes] | None = None
 
     def header(self, name: bytes) -> str | None:
         """Last value of header ``name`` (lower-case), decoded, or None."""
-        value = None
-        for key, val in self.headers:
-            if key == name:
-                value = val
+        found = self._map
+        if found is None:
+            found = self._map = dict(self.headers)  # later values win, as documented
+        value = found.get(name)
         return value.decode("latin-1") if value is not None else None
 
 

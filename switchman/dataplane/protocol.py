@@ -56,7 +56,7 @@ class HttpProtocol(asyncio.Protocol):
         self.busy = False
         self._parser = httptools.HttpRequestParser(self)
         self._pending: deque[tuple[Request, bool]] = deque()
-        self._task: asyncio.Task[None] | None = None
+        self._keep_alive = True
         self._closed = False
         self._reset()
 
@@ -139,20 +139,21 @@ class HttpProtocol(asyncio.Protocol):
         if not self.busy:
             self._next()
 
-    # answering
+    # answering: the service calls respond() — at once, or later from the upstream's callbacks
     def _next(self) -> None:
         request, keep_alive = self._pending.popleft()
         self.busy = True
-        self._task = asyncio.get_running_loop().create_task(self._answer(request, keep_alive))
+        self._keep_alive = keep_alive
+        self.state.service.serve(request, self)
 
-    async def _answer(self, request: Request, keep_alive: bool) -> None:
-        response = await self.state.service.handle(request)
+    def respond(self, response: Response) -> None:
+        """Write the response to the request being answered; then go on with the next one."""
         self.busy = False
-        keep_alive = keep_alive and not self.state.draining
+        keep_alive = self._keep_alive and not self.state.draining
         self._write(response, keep_alive)
         if not keep_alive:
             self.close()
-        elif self._pending:
+        elif self._pending and not self._closed:
             self._next()
 
     def _write(self, response: Response, keep_alive: bool) -> None:

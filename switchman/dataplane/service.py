@@ -1,22 +1,23 @@
 """The scoring service: route → authenticate → pick → admit → forward → log, per request.
 
-Transport-agnostic: it takes a parsed :class:`Request` and returns a :class:`Response`; the HTTP
-protocol (``protocol.py``) only parses and writes bytes. The route table is swapped atomically by
+Transport-agnostic: it takes a parsed :class:`Request` and answers through a :class:`Channel`
+(``respond(response)``), synchronously for what it can decide at once and from the upstream
+connection's callbacks otherwise (``exchange.py``): no task per request. The HTTP protocol
+(``protocol.py``) only parses and writes bytes. The route table is swapped atomically by
 :meth:`ScoringService.install`; decisions are the pure functions in ``policy.py`` with an injected
 random source.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from http import HTTPStatus
+from typing import Protocol
 
 from switchman.dataplane.admission import DeploymentGate, InstanceSlot
 from switchman.dataplane.auth import Authenticator
@@ -25,16 +26,16 @@ from switchman.dataplane.errors import (
     ModelError,
     NoReadyInstanceError,
     NotReadyError,
-    RequestTimeoutError,
     RouteNotFoundError,
     ScoringError,
 )
+from switchman.dataplane.exchange import DeadlineSweep, Exchange
 from switchman.dataplane.message import Request, Response, json_response, reason
 from switchman.dataplane.metrics import InstanceInfo, Metrics
 from switchman.dataplane.policy import pick_deployment, pick_mirror
 from switchman.dataplane.store import StateWriter
 from switchman.dataplane.table import Deployment, Endpoint, RouteTable
-from switchman.dataplane.upstream import ConnectFailed, UpstreamLost, UpstreamPool
+from switchman.dataplane.upstream import UpstreamPool
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ _DROP_RESPONSE = frozenset(
     b"azureml-model-deployment date server".split()
 )
 _MODEL_MESSAGE_LIMIT = 4096
+_STATUS_TEXT = {int(s): str(int(s)) for s in HTTPStatus}
+_REASON_TEXT = {int(s): s.phrase for s in HTTPStatus}
+_PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
 
 def new_request_id() -> str:
@@ -78,18 +82,83 @@ def endpoint_from_host(host: str | None, domain: str) -> str | None:
     return label if label and "." not in label else None
 
 
-@dataclass(slots=True)
-class _Call:
-    """What the traffic log and metrics need to know about one request."""
+class Channel(Protocol):
+    """Where a request's response goes (the client connection); called on the event loop."""
 
-    request_id: str
-    client_id: str
-    endpoint: str = ""
-    deployment: str = ""
-    model_status: str = ""
-    model_reason: str = ""
-    first_byte: float = 0.0
-    mirrored: bool = False
+    def respond(self, response: Response) -> None: ...
+
+
+class _Call:
+    """One request on its way through the service: what the traffic log and metrics need, and
+    where the answer goes."""
+
+    __slots__ = (
+        "channel",
+        "client_id",
+        "deployment",
+        "endpoint",
+        "first_byte",
+        "mirrored",
+        "model_reason",
+        "model_status",
+        "req",
+        "request_id",
+        "service",
+        "target",
+    )
+
+    def __init__(
+        self,
+        service: ScoringService,
+        req: Request,
+        channel: Channel | None,
+        request_id: str,
+        client_id: str,
+        endpoint: str = "",
+        deployment: str = "",
+        mirrored: bool = False,
+    ) -> None:
+        self.service = service
+        self.req = req
+        self.channel = channel
+        self.request_id = request_id
+        self.client_id = client_id
+        self.endpoint = endpoint
+        self.deployment = deployment
+        self.model_status = ""
+        self.model_reason = ""
+        self.first_byte = 0.0
+        self.mirrored = mirrored
+        self.target = b"/score"
+
+    def encode(self, slot: InstanceSlot) -> bytes:
+        """The request bytes for the instance behind ``slot`` (one write)."""
+        return upstream_bytes(self.req, self, slot, self.target)
+
+    def done(self, exchange: Exchange) -> None:
+        self.service._exchanged(self, exchange)
+
+
+def upstream_bytes(req: Request, call: _Call, slot: InstanceSlot, target: bytes) -> bytes:
+    """The request as the instance gets it: platform ids set, hop-by-hop and credentials dropped."""
+    inst = slot.instance
+    parts = [
+        req.method.encode(),
+        b" ",
+        target,
+        b" HTTP/1.1\r\nhost: ",
+        inst.host.encode(),
+        b":%d\r\ncontent-length: %d\r\nx-request-id: " % (inst.port, len(req.body)),
+        call.request_id.encode(),
+        b"\r\n",
+    ]
+    if call.client_id:
+        parts += [b"x-ms-client-request-id: ", call.client_id.encode(), b"\r\n"]
+    for name, value in req.headers:
+        if name not in _DROP_REQUEST:
+            parts += [name, b": ", value, b"\r\n"]
+    parts += [b"\r\n", req.body]
+    return b"".join(parts)
 
 
 class ScoringService:
@@ -123,7 +192,8 @@ class ScoringService:
         self._gates: dict[tuple[str, str], DeploymentGate] = {}
         self._slots: dict[str, InstanceSlot] = {}
         self._pools: dict[tuple[str, int], UpstreamPool] = {}
-        self._mirrors: set[asyncio.Task[None]] = set()
+        self._mirrors: set[Exchange] = set()
+        self._deadlines = DeadlineSweep()
         metrics.load_source = self.loads
 
     def loads(self) -> list[tuple[str, str, int, int]]:
@@ -185,37 +255,47 @@ class ScoringService:
         ]
 
     async def close(self) -> None:
-        """Cancel mirror copies still running and close pooled connections."""
-        for task in list(self._mirrors):
-            task.cancel()
-        if self._mirrors:
-            await asyncio.gather(*self._mirrors, return_exceptions=True)
+        """Abort mirror copies still running, stop the deadline timer, close pooled connections."""
+        for exchange in list(self._mirrors):
+            exchange.abort()
+        self._deadlines.close()
         for pool in self._pools.values():
             pool.close()
 
     # ------------------------------------------------------------------ requests
-    async def handle(self, req: Request) -> Response:
-        """Answer one request; never raises."""
+    def serve(self, req: Request, channel: Channel) -> None:
+        """Answer ``req`` through ``channel.respond``, now or later; never raises."""
         path = req.path
         if path.startswith("/-/") or path == "/metrics":
-            return self._builtin(req)
-        call = _Call(new_request_id(), client_request_id(req.header(b"x-ms-client-request-id")))
+            channel.respond(self._builtin(req))
+            return
+        call = _Call(
+            self,
+            req,
+            channel,
+            new_request_id(),
+            client_request_id(req.header(b"x-ms-client-request-id")),
+        )
         self.in_flight += 1
         try:
-            response = await self._score(req, call)
+            self._score(req, call)
         except ScoringError as exc:
-            response = self._error(exc, call)
+            self._answer(call, self._error(exc, call))
         except Exception as exc:  # a platform fault must still answer with JSON and be logged
             log.exception("request %s failed inside the router", call.request_id)
-            response = self._error(InternalError(f"The router failed: {exc!r}."), call)
-        finally:
-            self.in_flight -= 1
-        rid = call.request_id.encode()
-        response.headers.append((b"x-request-id", rid))
+            self._answer(call, self._error(InternalError(f"The router failed: {exc!r}."), call))
+
+    def _answer(self, call: _Call, response: Response) -> None:
+        self.in_flight -= 1
+        headers = response.headers
+        headers.append((b"x-request-id", call.request_id.encode()))
         if call.client_id:
-            response.headers.append((b"x-ms-client-request-id", call.client_id.encode()))
-        self._finish(req, call, response)
-        return response
+            headers.append((b"x-ms-client-request-id", call.client_id.encode()))
+        self._finish(call.req, call, response)
+        channel = call.channel
+        call.channel = None
+        if channel is not None:
+            channel.respond(response)
 
     def _error(self, exc: ScoringError, call: _Call) -> Response:
         body = exc.to_body()
@@ -271,7 +351,7 @@ class ScoringService:
             )
         raise RouteNotFoundError(f"No route {path!r}: use /endpoints/<endpoint>/score.")
 
-    async def _score(self, req: Request, call: _Call) -> Response:
+    def _score(self, req: Request, call: _Call) -> None:
         table = self.table
         if table is None:
             raise NotReadyError("The router has no route table yet; is the control plane running?")
@@ -312,126 +392,76 @@ class ScoringService:
                 f"Deployment {chosen!r} of endpoint {name!r} has traffic but does not exist yet.",
                 deployment=chosen,
             )
-        upstream_target = b"/score" if kind == "score" else b"/swagger.json"
+        target = b"/score" if kind == "score" else b"/swagger.json"
         if req.query:
-            upstream_target += b"?" + req.query
-        return await self._forward(ep, dep, req, call, upstream_target)
+            target += b"?" + req.query
+        call.target = target
+        self._forward(ep, dep, call)
 
-    async def _forward(
-        self, ep: Endpoint, dep: Deployment, req: Request, call: _Call, target: bytes
-    ) -> Response:
+    def _forward(self, ep: Endpoint, dep: Deployment, call: _Call) -> None:
+        """Admit (raises 429/503 at once) and start the exchange with its deadline."""
         gate = self._gates[(ep.name, dep.name)]
         gate.admit()
-        dep_name = dep.name.encode()
+        exchange = Exchange(gate, dep, call.encode, call.done)
+        if call.mirrored:
+            self._mirrors.add(exchange)
+        self._deadlines.add(exchange, dep.request_timeout_ms / 1000.0)
+        exchange.start()
+
+    def _exchanged(self, call: _Call, exchange: Exchange) -> None:
+        """The exchange ended: turn its outcome into the client's response."""
         try:
-            async with asyncio.timeout(dep.request_timeout_ms / 1000.0):
-                upstream = await self._send(gate, dep, req, call, target)
-        except TimeoutError:
-            raise RequestTimeoutError(
-                f"The request to deployment {dep.name!r} took longer than its request_timeout_ms "
-                f"({dep.request_timeout_ms} ms); raise request_timeout_ms or make run() faster.",
-                deployment=dep.name,
-            ) from None
-        finally:
-            gate.leave()
+            response = self._outcome(call, exchange)
+        except ScoringError as exc:
+            response = self._error(exc, call)
+        except Exception as exc:  # a platform fault must still answer with JSON and be logged
+            log.exception("request %s failed inside the router", call.request_id)
+            response = self._error(InternalError(f"The router failed: {exc!r}."), call)
+        if call.mirrored:
+            self._mirrors.discard(exchange)
+            self._finish(call.req, call, response)
+        else:
+            self._answer(call, response)
+
+    def _outcome(self, call: _Call, exchange: Exchange) -> Response:
+        if exchange.error is not None:
+            raise exchange.error
+        upstream = exchange.response
+        assert upstream is not None
+        dep = exchange.deployment
         call.first_byte = upstream.first_byte_at
-        call.model_status = str(upstream.status)
+        status = upstream.status
+        call.model_status = _STATUS_TEXT.get(status) or str(status)
         call.model_reason = upstream.reason
-        if upstream.status != 200:
+        if status != 200:
             text = upstream.body[:_MODEL_MESSAGE_LIMIT].decode("utf-8", "replace")
             raise ModelError(
-                f"The model in deployment {dep.name!r} answered HTTP {upstream.status} "
+                f"The model in deployment {dep.name!r} answered HTTP {status} "
                 f"{upstream.reason}: {text}",
                 deployment=dep.name,
                 headers=(
-                    ("ms-azureml-model-error-statuscode", str(upstream.status)),
+                    ("ms-azureml-model-error-statuscode", str(status)),
                     ("ms-azureml-model-error-reason", upstream.reason or "Unknown"),
                 ),
-                details={"model_status_code": upstream.status, "model_message": text},
+                details={"model_status_code": status, "model_message": text},
             )
-        headers = [(k, v) for k, v in upstream.headers if k not in _DROP_RESPONSE]
-        headers.append((b"azureml-model-deployment", dep_name))
+        drop = _DROP_RESPONSE
+        headers = [item for item in upstream.headers if item[0] not in drop]
+        headers.append((b"azureml-model-deployment", dep.name.encode()))
         return Response(200, headers, upstream.body)
-
-    async def _send(
-        self, gate: DeploymentGate, dep: Deployment, req: Request, call: _Call, target: bytes
-    ) -> Any:
-        tried: frozenset[str] = frozenset()
-        while True:
-            slot = await gate.acquire(tried)
-            try:
-                try:
-                    conn = await slot.pool.acquire()
-                    future = conn.send(self._upstream_bytes(req, call, slot, target))
-                except ConnectFailed:
-                    # Nothing reached this instance: safe to offer the request to another one.
-                    slot.eject(time.monotonic())
-                    tried = tried | {slot.instance.id}
-                    continue
-                try:
-                    response = await future
-                except UpstreamLost as exc:
-                    raise InternalError(
-                        f"Instance {slot.instance.id!r} of deployment {dep.name!r} dropped the connection "
-                        f"while handling the request ({exc}); see its logs.",
-                        code="InstanceConnectionLost",
-                        deployment=dep.name,
-                    ) from None
-                except BaseException:
-                    conn.close()  # timed out or cancelled: the answer may still come; never reuse
-                    raise
-                slot.pool.release(conn)
-                return response
-            finally:
-                gate.release(slot)
-
-    def _upstream_bytes(
-        self, req: Request, call: _Call, slot: InstanceSlot, target: bytes
-    ) -> bytes:
-        inst = slot.instance
-        parts = [
-            req.method.encode(),
-            b" ",
-            target,
-            b" HTTP/1.1\r\nhost: ",
-            inst.host.encode(),
-            b":",
-            str(inst.port).encode(),
-            b"\r\ncontent-length: ",
-            str(len(req.body)).encode(),
-            b"\r\nx-request-id: ",
-            call.request_id.encode(),
-            b"\r\n",
-        ]
-        if call.client_id:
-            parts += [b"x-ms-client-request-id: ", call.client_id.encode(), b"\r\n"]
-        for name, value in req.headers:
-            if name not in _DROP_REQUEST:
-                parts += [name, b": ", value, b"\r\n"]
-        parts += [b"\r\n", req.body]
-        return b"".join(parts)
 
     # ------------------------------------------------------------------ mirror
     def _mirror(self, ep: Endpoint, dep: Deployment, req: Request, live: _Call) -> None:
         if len(self._mirrors) >= self.max_mirror_in_flight:
             self.metrics.mirror_dropped += 1
             return
-        call = _Call(live.request_id, live.client_id, ep.name, dep.name, mirrored=True)
-        task = asyncio.get_running_loop().create_task(self._mirror_one(ep, dep, req, call))
-        self._mirrors.add(task)
-        task.add_done_callback(self._mirrors.discard)
-
-    async def _mirror_one(self, ep: Endpoint, dep: Deployment, req: Request, call: _Call) -> None:
+        call = _Call(
+            self, req, None, live.request_id, live.client_id, ep.name, dep.name, mirrored=True
+        )
         try:
-            response = await self._forward(ep, dep, req, call, b"/score")
-        except ScoringError as exc:
-            response = Response(exc.status)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the client never sees a mirror's failure; log it
-            log.exception("mirror copy of request %s to %s failed", call.request_id, dep.name)
-            response = Response(500)
-        self._finish(req, call, response)
+            self._forward(ep, dep, call)
+        except ScoringError as exc:  # the client never sees a mirror's failure
+            self._finish(req, call, Response(exc.status))
 
     # ------------------------------------------------------------------ accounting
     def _finish(self, req: Request, call: _Call, response: Response) -> None:
@@ -459,9 +489,9 @@ class ScoringService:
                 "switchman",
                 call.endpoint,
                 call.deployment,
-                f"HTTP/{req.http_version}",
+                _PROTOCOLS.get(req.http_version) or f"HTTP/{req.http_version}",
                 response.status,
-                reason(response.status).decode(),
+                _REASON_TEXT.get(response.status) or reason(response.status).decode(),
                 call.model_status,
                 call.model_reason,
                 len(req.body),

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 import httptools
 
@@ -38,15 +38,44 @@ class UpstreamResponse:
     first_byte_at: float
 
 
+class ResponseListener(Protocol):
+    """Who hears how one request on an :class:`UpstreamConnection` ended (called on the loop)."""
+
+    def on_response(self, response: UpstreamResponse) -> None: ...
+
+    def on_lost(self, error: UpstreamLost) -> None: ...
+
+
+class _FutureListener:
+    """Adapts the listener callbacks to a future (for callers that prefer ``await``)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future[UpstreamResponse]) -> None:
+        self.future = future
+
+    def on_response(self, response: UpstreamResponse) -> None:
+        if not self.future.done():
+            self.future.set_result(response)
+
+    def on_lost(self, error: UpstreamLost) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
 class UpstreamConnection(asyncio.Protocol):
-    """One keep-alive connection; carries one request at a time."""
+    """One keep-alive connection; carries one request at a time.
+
+    The outcome goes to a :class:`ResponseListener` straight from the parser callbacks (no future,
+    no task): the router's hot path is a chain of plain calls.
+    """
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
         self._parser = httptools.HttpResponseParser(self)
-        self._waiter: asyncio.Future[UpstreamResponse] | None = None
+        self._listener: ResponseListener | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -89,36 +118,50 @@ class UpstreamConnection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
-        waiter = self._waiter
-        self._waiter = None
+        listener = self._listener
+        self._listener = None
+        body = self._body
         response = UpstreamResponse(
-            status=self._parser.get_status_code(),
-            reason=self._status_text.decode("latin-1"),
-            headers=self._headers,
-            body=b"".join(self._body),
-            first_byte_at=self._first_byte_at,
+            self._parser.get_status_code(),
+            self._status_text.decode("latin-1"),
+            self._headers,
+            body[0] if len(body) == 1 else b"".join(body),
+            self._first_byte_at,
         )
         if not self._parser.should_keep_alive():
             self.close()
         self._reset()
-        if waiter is not None and not waiter.done():
-            waiter.set_result(response)
+        if listener is not None:
+            listener.on_response(response)
 
-    def _fail(self, exc: Exception) -> None:
-        waiter = self._waiter
-        self._waiter = None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
+    def _fail(self, exc: UpstreamLost) -> None:
+        listener = self._listener
+        self._listener = None
+        if listener is not None:
+            listener.on_lost(exc)
 
-    def send(self, data: bytes) -> asyncio.Future[UpstreamResponse]:
-        """Write one request; the future resolves with the whole response."""
+    def start(self, data: bytes, listener: ResponseListener) -> None:
+        """Write one request (one ``write`` of pre-joined bytes); ``listener`` hears the outcome.
+
+        Raises:
+            ConnectFailed: the pooled connection was found closed; nothing was sent.
+        """
         transport = self.transport
         if self.closed or transport is None or transport.is_closing():
             raise ConnectFailed("pooled connection found closed before sending")
-        loop = asyncio.get_running_loop()
-        self._waiter = loop.create_future()
+        self._listener = listener
         transport.write(data)
-        return self._waiter
+
+    def send(self, data: bytes) -> asyncio.Future[UpstreamResponse]:
+        """Write one request; the future resolves with the whole response."""
+        future: asyncio.Future[UpstreamResponse] = asyncio.get_running_loop().create_future()
+        self.start(data, _FutureListener(future))
+        return future
+
+    def abandon(self) -> None:
+        """Stop listening and close: the answer may still come, and must never reach anyone."""
+        self._listener = None
+        self.close()
 
     def close(self) -> None:
         self.closed = True
@@ -141,15 +184,30 @@ class UpstreamPool:
         Raises:
             ConnectFailed: the instance refused or could not be reached.
         """
+        return self.take_idle() or await self.connect()
+
+    def take_idle(self) -> UpstreamConnection | None:
+        """A live idle connection (the warmest), or None when there is none."""
+        idle = self._idle
+        if not idle:
+            return None
         now = time.monotonic()
-        while self._idle:
-            conn = self._idle.pop()  # LIFO: the warmest connection
+        while idle:
+            conn = idle.pop()  # LIFO: the warmest connection
             if conn.closed or conn.transport is None or conn.transport.is_closing():
                 continue
             if now - conn.idle_since > IDLE_TTL_S:
                 conn.close()
                 continue
             return conn
+        return None
+
+    async def connect(self) -> UpstreamConnection:
+        """A new connection.
+
+        Raises:
+            ConnectFailed: the instance refused or could not be reached.
+        """
         loop = asyncio.get_running_loop()
         try:
             _, protocol = await loop.create_connection(UpstreamConnection, self.host, self.port)

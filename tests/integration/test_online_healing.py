@@ -37,7 +37,9 @@ readiness_probe:
 """
 
 
-def deploy(platform: Platform, tmp_path: Path, endpoint: str, *, count: int = 2, extra: str = "") -> None:
+def deploy(
+    platform: Platform, tmp_path: Path, endpoint: str, *, count: int = 2, extra: str = ""
+) -> None:
     spec = tmp_path / f"{endpoint}.yml"
     spec.write_text(
         f"name: blue\nendpoint_name: {endpoint}\ncode_configuration:\n  code: {CODE}\n  scoring_script: score.py\n"
@@ -56,12 +58,16 @@ def ready_pids(platform: Platform, endpoint: str) -> list[int]:
 
 def events(platform: Platform, endpoint: str) -> list[dict[str, str]]:
     with closing(sqlite3.connect(platform.home / "state.db", timeout=10)) as conn:
-        rows = conn.execute("SELECT name, message FROM events WHERE endpoint=? ORDER BY time", (endpoint,))
+        rows = conn.execute(
+            "SELECT name, message FROM events WHERE endpoint=? ORDER BY time", (endpoint,)
+        )
         return [{"name": n, "message": m} for n, m in rows]
 
 
 @contextmanager
-def load(platform: Platform, endpoint: str, *, seconds: float = 60.0, limit: int = 20000) -> Iterator[Counter[int]]:
+def load(
+    platform: Platform, endpoint: str, *, seconds: float = 60.0, limit: int = 20000
+) -> Iterator[Counter[int]]:
     """Closed-loop load from two client threads until the block ends (bounded in time and count)."""
     key = platform.key(endpoint)
     uri = platform.json("online-endpoint", "show", "-n", endpoint)["scoring_uri"]
@@ -71,9 +77,13 @@ def load(platform: Platform, endpoint: str, *, seconds: float = 60.0, limit: int
 
     def worker() -> None:
         with httpx.Client(trust_env=False, timeout=15) as http:
-            while not stop.is_set() and time.monotonic() < deadline and sum(results.values()) < limit:
+            while (
+                not stop.is_set() and time.monotonic() < deadline and sum(results.values()) < limit
+            ):
                 try:
-                    code = http.post(uri, content=b"{}", headers={"Authorization": f"Bearer {key}"}).status_code
+                    code = http.post(
+                        uri, content=b"{}", headers={"Authorization": f"Bearer {key}"}
+                    ).status_code
                 except httpx.HTTPError:
                     code = -1
                 results[code] += 1
@@ -94,25 +104,43 @@ def test_killed_instance_is_replaced_and_recorded(platform: Platform, tmp_path: 
     deploy(platform, tmp_path, "crash-ep")
     before = ready_pids(platform, "crash-ep")
     os.kill(before[0], signal.SIGKILL)
-    wait_for(lambda: len(set(ready_pids(platform, "crash-ep")) - set(before)) == 1, timeout=60, what="replacement")
+    wait_for(
+        lambda: len(set(ready_pids(platform, "crash-ep")) - set(before)) == 1,
+        timeout=60,
+        what="replacement",
+    )
     names = [e["name"] for e in events(platform, "crash-ep")]
     assert "BackOff" in names and names.count("Started") >= 3
-    assert platform.json("online-deployment", "show", "-n", "blue", "-e", "crash-ep")["provisioning_state"] == "Succeeded"
+    assert (
+        platform.json("online-deployment", "show", "-n", "blue", "-e", "crash-ep")[
+            "provisioning_state"
+        ]
+        == "Succeeded"
+    )
     platform.run("online-endpoint", "delete", "-n", "crash-ep", "-y")
 
 
-def test_frozen_instance_fails_liveness_and_is_restarted(platform: Platform, tmp_path: Path) -> None:
+def test_frozen_instance_fails_liveness_and_is_restarted(
+    platform: Platform, tmp_path: Path
+) -> None:
     deploy(platform, tmp_path, "frozen-ep", count=1)
     [pid] = ready_pids(platform, "frozen-ep")
     os.kill(pid, signal.SIGSTOP)  # alive but unresponsive: only the probes can tell
     try:
-        wait_for(lambda: any(p != pid for p in ready_pids(platform, "frozen-ep")), timeout=60, what="restart")
+        wait_for(
+            lambda: any(p != pid for p in ready_pids(platform, "frozen-ep")),
+            timeout=60,
+            what="restart",
+        )
     finally:
         if psutil.pid_exists(pid):
             os.kill(pid, signal.SIGKILL)
     messages = [(e["name"], e["message"]) for e in events(platform, "frozen-ep")]
     assert any(n == "LivenessProbeFailed" for n, _ in messages)
-    assert ("Killing", "Container inference-server failed liveness probe, will be restarted") in messages
+    assert (
+        "Killing",
+        "Container inference-server failed liveness probe, will be restarted",
+    ) in messages
     platform.run("online-endpoint", "delete", "-n", "frozen-ep", "-y")
 
 
@@ -120,7 +148,16 @@ def test_rolling_update_under_load_fails_no_request(platform: Platform, tmp_path
     deploy(platform, tmp_path, "roll-ep", count=2)
     before = ready_pids(platform, "roll-ep")
     with load(platform, "roll-ep") as results:
-        platform.run("online-deployment", "update", "-n", "blue", "-e", "roll-ep", "--set", "environment_variables.GREETING=v2")
+        platform.run(
+            "online-deployment",
+            "update",
+            "-n",
+            "blue",
+            "-e",
+            "roll-ep",
+            "--set",
+            "environment_variables.GREETING=v2",
+        )
         after = ready_pids(platform, "roll-ep")
     assert not set(before) & set(after) and len(after) == 2
     assert set(results) == {200}, results
@@ -129,15 +166,27 @@ def test_rolling_update_under_load_fails_no_request(platform: Platform, tmp_path
     platform.run("online-endpoint", "delete", "-n", "roll-ep", "-y")
 
 
-def test_control_plane_death_fails_no_request_and_instances_are_adopted(platform: Platform, tmp_path: Path) -> None:
+def test_control_plane_death_fails_no_request_and_instances_are_adopted(
+    platform: Platform, tmp_path: Path
+) -> None:
     deploy(platform, tmp_path, "adopt-ep", count=2)
     before = ready_pids(platform, "adopt-ep")
     control_plane = platform.server()["processes"]["control-plane"]["pid"]
     with load(platform, "adopt-ep", seconds=30) as results:
         os.kill(control_plane, signal.SIGKILL)
-        wait_for(lambda: not psutil.pid_exists(control_plane) or psutil.Process(control_plane).status() == psutil.STATUS_ZOMBIE, what="control plane gone")
+        wait_for(
+            lambda: (
+                not psutil.pid_exists(control_plane)
+                or psutil.Process(control_plane).status() == psutil.STATUS_ZOMBIE
+            ),
+            what="control plane gone",
+        )
         served = sum(results.values())
-        wait_for(lambda: sum(results.values()) > served + 50, timeout=30, what="serving without a control plane")
+        wait_for(
+            lambda: sum(results.values()) > served + 50,
+            timeout=30,
+            what="serving without a control plane",
+        )
         platform.run("up")  # brings the control plane back; the router kept running
     assert set(results) == {200}, results
     assert platform.server()["processes"]["control-plane"]["pid"] != control_plane
@@ -145,7 +194,9 @@ def test_control_plane_death_fails_no_request_and_instances_are_adopted(platform
     platform.run("online-endpoint", "delete", "-n", "adopt-ep", "-y")
 
 
-def test_out_of_quota_names_the_numbers_and_creates_nothing(platform: Platform, tmp_path: Path) -> None:
+def test_out_of_quota_names_the_numbers_and_creates_nothing(
+    platform: Platform, tmp_path: Path
+) -> None:
     platform.run("online-endpoint", "create", "-n", "quota-ep")
     spec = tmp_path / "big.yml"
     spec.write_text(
@@ -154,16 +205,34 @@ def test_out_of_quota_names_the_numbers_and_creates_nothing(platform: Platform, 
     )
     done = platform.run("online-deployment", "create", "-f", str(spec), check=False)
     assert done.returncode != 0
-    assert "quota" in done.stderr and "Standard_F72s_v2" in done.stderr and "--quota-vcpus" in done.stderr
+    assert (
+        "quota" in done.stderr
+        and "Standard_F72s_v2" in done.stderr
+        and "--quota-vcpus" in done.stderr
+    )
     assert platform.json("online-deployment", "list", "-e", "quota-ep") == []
     platform.run("online-endpoint", "delete", "-n", "quota-ep", "-y")
 
 
-def test_memory_limit_restarts_the_instance_with_an_oom_event(platform: Platform, tmp_path: Path) -> None:
-    deploy(platform, tmp_path, "oom-ep", count=1, extra="environment_variables:\n  SWITCHMAN_MEMORY_LIMIT_MIB: '200'\n")
+def test_memory_limit_restarts_the_instance_with_an_oom_event(
+    platform: Platform, tmp_path: Path
+) -> None:
+    deploy(
+        platform,
+        tmp_path,
+        "oom-ep",
+        count=1,
+        extra="environment_variables:\n  SWITCHMAN_MEMORY_LIMIT_MIB: '200'\n",
+    )
     [pid] = ready_pids(platform, "oom-ep")
     key = platform.key("oom-ep")
     platform.score("oom-ep", json.dumps({"allocate_mib": 300}).encode(), key=key)
-    wait_for(lambda: ready_pids(platform, "oom-ep") not in ([], [pid]), timeout=60, what="restart after OOM")
-    assert any(e["name"] == "OOMKilled" and "200 MiB" in e["message"] for e in events(platform, "oom-ep"))
+    wait_for(
+        lambda: ready_pids(platform, "oom-ep") not in ([], [pid]),
+        timeout=60,
+        what="restart after OOM",
+    )
+    assert any(
+        e["name"] == "OOMKilled" and "200 MiB" in e["message"] for e in events(platform, "oom-ep")
+    )
     platform.run("online-endpoint", "delete", "-n", "oom-ep", "-y")

@@ -282,7 +282,11 @@ def test_readiness_failures_take_an_instance_out_of_routes(world) -> None:
     store.insert_deployment(
         "ep1",
         "blue",
-        {"name": "blue", "instance_count": 1, "readiness_probe": {"period": 1, "failure_threshold": 2}},
+        {
+            "name": "blue",
+            "instance_count": 1,
+            "readiness_probe": {"period": 1, "failure_threshold": 2},
+        },
         {"template": "t1", "environment_variables": {}, "worker_count": 1},
         {"provisioning_state": "Creating"},
     )
