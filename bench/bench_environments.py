@@ -10,6 +10,7 @@ import io
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,10 +50,12 @@ def _timed_prepare(home: Home) -> tuple[float, Path]:
 def run(workdir: Path) -> str:
     """Measure and return a markdown section."""
     workdir.mkdir(parents=True, exist_ok=True)
-    with _uv_cache(workdir / "uv-cache"):
-        cold, python = _timed_prepare(Home(workdir / "home-cold"))
-        rebuilt, _ = _timed_prepare(Home(workdir / "home-second"))
-        warm = [_timed_prepare(Home(workdir / "home-cold"))[0] for _ in range(WARM_REPEATS)]
+    # A fresh folder per run: a reused BENCH_WORKDIR must not turn the cold build into a cache hit.
+    base = Path(tempfile.mkdtemp(prefix="env-bench-", dir=workdir))
+    with _uv_cache(base / "uv-cache"):
+        cold, python = _timed_prepare(Home(base / "home-cold"))
+        rebuilt, _ = _timed_prepare(Home(base / "home-second"))
+        warm = [_timed_prepare(Home(base / "home-cold"))[0] for _ in range(WARM_REPEATS)]
     assert python.is_file(), python
     median_ms = statistics.median(warm) * 1000
     return "\n".join(

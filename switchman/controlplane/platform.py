@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from switchman.compute.backend import ComputeBackend
 from switchman.compute.local import LocalBackend
+from switchman.controlplane.console import ConsoleCollector
 from switchman.controlplane.reconciler import Reconciler
 from switchman.controlplane.routes import RoutePublisher
 from switchman.controlplane.secrets import Vault
@@ -41,7 +42,7 @@ class Platform:
             backend=backend,
             service=EndpointService(home, store, vault, addresses),
             publisher=publisher,
-            reconciler=Reconciler(home, store, backend, publisher),
+            reconciler=Reconciler(home, store, backend, publisher, console=ConsoleCollector(store)),
         )
 
     def upload(self, path: str) -> str:

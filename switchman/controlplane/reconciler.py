@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import httpx
 
 from switchman.compute.backend import ComputeBackend, Handle, LaunchSpec, Liveness
+from switchman.controlplane.console import ConsoleCollector
 from switchman.controlplane.routes import RoutePublisher
 from switchman.controlplane.store import DeploymentRecord, InstanceRecord, Store
 from switchman.home import Home
@@ -53,6 +54,7 @@ MAX_STARTUP_CRASHES = 3  # new instances crashing this often before any became r
 KEEP_FAILED_INSTANCES = 2
 SURGE_FRACTION = 0.2
 MEMORY_CHECK_S = 0.5
+CONSOLE_EVERY_S = 1.0
 
 
 class Prober(Protocol):
@@ -123,6 +125,8 @@ class Reconciler:
     _crashes: dict[tuple[str, str, str], _Crashes] = field(default_factory=dict)
     _probes: dict[str, _Probes] = field(default_factory=dict)
     _memory_checked: float = 0.0
+    console: ConsoleCollector | None = None
+    _console_at: float = 0.0
 
     async def run(self, interval: float = 0.1) -> None:
         """Loop forever; a failing pass is logged and the next one runs (never dies)."""
@@ -148,6 +152,9 @@ class Reconciler:
             await self._reconcile(dep, check_memory)
         self._finish_endpoint_deletes()
         self.publisher.publish()
+        if self.console is not None and self.clock() - self._console_at >= CONSOLE_EVERY_S:
+            self._console_at = self.clock()
+            self.console.collect(self.store.list_instances())
 
     # -- one deployment --------------------------------------------------------------------------
 

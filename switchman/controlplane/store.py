@@ -79,6 +79,15 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_deployment ON events (endpoint, deployment, time);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS console_log (
+    time REAL NOT NULL,
+    endpoint TEXT,
+    deployment TEXT,
+    instance TEXT,
+    container TEXT,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS console_by_deployment ON console_log (endpoint, deployment, time);
 """
 
 
@@ -483,6 +492,14 @@ class Store:
         if deployment is not None:
             sql, args = sql + " AND deployment=?", (*args, deployment)
         return [dict(r) for r in self._rows(sql + " ORDER BY time", args)]
+
+    def add_console_rows(self, rows: list[tuple[float, str, str, str, str, str]]) -> None:
+        with self._lock:
+            self._conn.executemany("INSERT INTO console_log VALUES (?,?,?,?,?,?)", rows)
+
+    def prune_console(self, before: float) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM console_log WHERE time < ?", (before,))
 
     def get_meta(self, key: str) -> str | None:
         rows = self._rows("SELECT value FROM meta WHERE key=?", (key,))

@@ -219,3 +219,38 @@ def test_status_lists_platform_processes(blue_green: Platform) -> None:
         p["running"] and p["pid"] and p["url"].startswith("http://127.0.0.1:")
         for p in names.values()
     )
+
+
+def test_monitoring_sees_requests_events_and_console(blue_green: Platform) -> None:
+    from tests.support.proc import wait_for
+
+    response = blue_green.score("my-endpoint", REQUEST, key=blue_green.key("my-endpoint"))
+    request_id = response.headers["x-request-id"]
+
+    def logged() -> list[dict[str, object]]:
+        rows = blue_green.json("monitor", "traffic-log", "-e", "my-endpoint", "--since", "15m")
+        return [r for r in rows if r.get("XRequestId") == request_id]
+
+    [row] = wait_for(logged, timeout=30, what="traffic-log row")
+    assert row["DeploymentName"] == "blue" and row["ResponseCode"] == 200
+    names = {
+        e["name"] for e in blue_green.json("monitor", "events", "-e", "my-endpoint", "-d", "blue")
+    }
+    assert {"Created", "Started", "Ready"} <= names
+    query = "SELECT Message FROM AmlOnlineEndpointConsoleLog WHERE DeploymentName = 'blue'"
+    console = wait_for(
+        lambda: [
+            r
+            for r in blue_green.json("monitor", "query", query)
+            if "init" in str(r.get("Message", "")).lower()
+        ],
+        timeout=30,
+        what="console log rows",
+    )
+    assert console
+    swagger = httpx.get(
+        blue_green.json("online-endpoint", "show", "-n", "my-endpoint")["openapi_uri"],
+        headers={"Authorization": f"Bearer {blue_green.key('my-endpoint')}"},
+        trust_env=False,
+    )
+    assert swagger.status_code == 200 and "paths" in swagger.json()

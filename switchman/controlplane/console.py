@@ -1,0 +1,75 @@
+"""Copies instance container logs into the ``console_log`` table (AmlOnlineEndpointConsoleLog).
+
+Runs inside the reconciler pass, reading only what was appended since the last pass (bounded per
+file), so `switchman monitor query "SELECT ... FROM AmlOnlineEndpointConsoleLog"` sees every
+instance's output. Instances adopted after a control-plane restart are followed from the end of
+their files, so no line is stored twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from switchman.compute.backend import CONTAINER_LOGS
+from switchman.controlplane.store import InstanceRecord, Store
+
+MAX_BYTES_PER_FILE = 1 << 20
+RETENTION_S = 7 * 24 * 3600
+
+
+class ConsoleCollector:
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+        self.started_at = clock()
+        self._offsets: dict[str, int] = {}
+        self._pruned_at = 0.0
+
+    def collect(self, instances: Iterable[InstanceRecord]) -> int:
+        """Store new complete lines of every instance's logs; returns how many were stored."""
+        now = self.clock()
+        rows: list[tuple[float, str, str, str, str, str]] = []
+        seen: set[str] = set()
+        for inst in instances:
+            for container, filename in CONTAINER_LOGS.items():
+                key = f"{inst.id}/{container}"
+                seen.add(key)
+                rows.extend(
+                    (now, inst.endpoint, inst.deployment, inst.id, container, line)
+                    for line in self._new_lines(key, Path(inst.dir) / filename, inst.created_at)
+                )
+        for key in [k for k in self._offsets if k not in seen]:
+            del self._offsets[key]
+        if rows:
+            self.store.add_console_rows(rows)
+        if now - self._pruned_at > 3600:
+            self.store.prune_console(now - RETENTION_S)
+            self._pruned_at = now
+        return len(rows)
+
+    def _new_lines(self, key: str, path: Path, created_at: float) -> list[str]:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return []
+        offset = self._offsets.get(key)
+        if offset is None:
+            # Started before this control plane: an earlier one already stored what was there.
+            offset = size if created_at < self.started_at else 0
+        if size < offset:
+            offset = 0  # the file was truncated or replaced
+        if size == offset:
+            self._offsets[key] = offset
+            return []
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(min(size - offset, MAX_BYTES_PER_FILE))
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) < MAX_BYTES_PER_FILE:
+            self._offsets[key] = offset
+            return []  # half a line: wait for the rest
+        cut = cut or len(data)
+        self._offsets[key] = offset + cut
+        return [line for line in data[:cut].decode(errors="replace").splitlines() if line.strip()]
