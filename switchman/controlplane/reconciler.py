@@ -55,6 +55,7 @@ KEEP_FAILED_INSTANCES = 2
 SURGE_FRACTION = 0.2
 MEMORY_CHECK_S = 0.5
 CONSOLE_EVERY_S = 1.0
+MODEL_LISTING_LINES = 15
 
 
 class Prober(Protocol):
@@ -326,6 +327,16 @@ class Reconciler:
             message = f"{failure.get('code')}: {failure.get('message')}"
             self._set_state(inst, InstanceState.FAILED, exit_code=seen.exit_code, message=message)
             self._event(inst, "Failed", message)
+            listing = [str(line) for line in failure.get("model_dir_listing") or []]
+            if listing and failure.get("code") == "UserScriptInitFailed":
+                # Most init() failures are wrong model paths: show what AZUREML_MODEL_DIR holds.
+                shown = "\n  ".join(listing[:MODEL_LISTING_LINES])
+                more = (
+                    f"\n  ... ({len(listing) - MODEL_LISTING_LINES} more)"
+                    if len(listing) > MODEL_LISTING_LINES
+                    else ""
+                )
+                message += f"\nAZUREML_MODEL_DIR contains:\n  {shown}{more}"
             self._fail(dep, str(failure.get("code") or "ResourceNotReady"), message, inst)
             return
         self._crashed(dep, inst, seen.exit_code, f"Instance exited with code {seen.exit_code}")

@@ -176,6 +176,7 @@ def test_failing_init_marks_deployment_failed_with_the_script_error(
     )
     err = fails(ready, "online-deployment", "create", "-f", str(path))
     assert "model file is corrupt" in err
+    assert "AZUREML_MODEL_DIR contains" in err and "sklearn_regression_model.pkl" in err
     view = ready.json("online-deployment", "show", "-n", "broken", "-e", "bad-input-ep")
     assert view["provisioning_state"] == "Failed"
     assert view["error"]["code"] == "UserScriptInitFailed"
