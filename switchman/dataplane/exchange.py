@@ -100,10 +100,9 @@ class Exchange:
         self._use(slot)
 
     def _on_slot(self, future: asyncio.Future[InstanceSlot]) -> None:
-        self._waiting = None
-        if self.finished:  # timed out while queued
-            self.gate.forget(future)
+        if future is not self._waiting:  # gave up meanwhile: _leave_queue() settled the future
             return
+        self._waiting = None
         if future.cancelled():
             self._finish(None, InternalError("The router gave up waiting for an instance."))
             return
@@ -201,10 +200,7 @@ class Exchange:
         self._conn = None
         if conn is not None:
             conn.abandon()  # the answer may still come; never reuse this connection
-        waiting = self._waiting
-        self._waiting = None
-        if waiting is not None:
-            self.gate.forget(waiting)
+        self._leave_queue()
         dep = self.deployment
         self._finish(
             None,
@@ -223,10 +219,14 @@ class Exchange:
         self._conn = None
         if conn is not None:
             conn.abandon()
-        if self._waiting is not None:
-            self.gate.forget(self._waiting)
-            self._waiting = None
+        self._leave_queue()
         self._finish(None, InternalError("The router is shutting down."))
+
+    def _leave_queue(self) -> None:
+        waiting = self._waiting
+        self._waiting = None
+        if waiting is not None:
+            self.gate.forget(waiting)  # cancels our place, or returns a slot granted meanwhile
 
     def _fail(self, exc: BaseException) -> None:
         if isinstance(exc, ScoringError):

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import cast
 
 import httptools
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BODY_LIMIT = 100 * 1024 * 1024
 _SMALL = 64 * 1024
+_STATUS_LINES = {s.value: b"HTTP/1.1 %d %s\r\n" % (s.value, s.phrase.encode()) for s in HTTPStatus}
 
 
 @dataclass
@@ -161,17 +163,18 @@ class HttpProtocol(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         body = response.body
-        parts = [
-            b"HTTP/1.1 ",
-            str(response.status).encode(),
-            b" ",
-            reason(response.status),
-            b"\r\n",
-        ]
+        status = response.status
+        line = _STATUS_LINES.get(status)
+        if line is None:
+            line = b"HTTP/1.1 %d %s\r\n" % (status, reason(status))
+        parts = [line]
         for name, value in response.headers:
-            parts += [name, b": ", value, b"\r\n"]
-        parts += [b"content-length: ", str(len(body)).encode(), b"\r\n"]
-        parts.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
+            parts.append(b"%s: %s\r\n" % (name, value))
+        parts.append(
+            b"content-length: %d\r\n\r\n" % len(body)
+            if keep_alive
+            else b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+        )
         if len(body) <= _SMALL:
             parts.append(body)
             transport.write(b"".join(parts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -191,3 +192,59 @@ def test_down_then_up_restores_everything(tmp_path: Path, example_dir: Path) -> 
             lambda: first.score("my-endpoint", REQUEST, key=keys["primaryKey"]).status_code == 200,
             timeout=30,
         )
+
+
+def test_aml_token_auth(platform: Platform, example_dir: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "token-ep.yml"
+    spec.write_text("name: token-ep\nauth_mode: aml_token\n")
+    platform.run("online-endpoint", "create", "-f", str(spec))
+    platform.run(
+        "online-deployment",
+        "create",
+        "-f",
+        str(example_dir / "blue-deployment.yml"),
+        "-e",
+        "token-ep",
+        "--all-traffic",
+    )
+    creds = platform.json("online-endpoint", "get-credentials", "-n", "token-ep")
+    assert set(creds) == {"accessToken", "expiryTimeUtc", "refreshAfterTimeUtc", "tokenType"}
+    assert platform.score("token-ep", REQUEST, key=creds["accessToken"]).status_code == 200
+    assert platform.score("token-ep", REQUEST, key="not-a-token").status_code == 401
+    done = platform.run("online-endpoint", "regenerate-keys", "-n", "token-ep", check=False)
+    assert done.returncode != 0 and "aml_token" in done.stderr
+    out = platform.run(
+        "online-endpoint",
+        "invoke",
+        "-n",
+        "token-ep",
+        "-r",
+        str(example_dir / "sample-request.json"),
+    )
+    assert len(json.loads(json.loads(out.stdout))) == 2
+    platform.run("online-endpoint", "delete", "-n", "token-ep", "-y")
+
+
+def test_public_host_gives_azure_style_uris(tmp_path: Path) -> None:
+    with running_platform(tmp_path / "home", "--public-host", "ml.example.com") as public:
+        public.run("online-endpoint", "create", "-n", "dns-ep")
+        view = public.json("online-endpoint", "show", "-n", "dns-ep")
+        port = public.server()["router_port"]
+        assert view["scoring_uri"] == f"http://dns-ep.ml.example.com:{port}/score"
+        assert view["openapi_uri"] == f"http://dns-ep.ml.example.com:{port}/swagger.json"
+        key = public.key("dns-ep")
+        router = public.server()["router_url"]
+        headers = {"Authorization": f"Bearer {key}"}
+        # The router resolves the endpoint from the Host header: known endpoint, no deployment → 404.
+        hit = httpx.post(
+            f"{router}/score",
+            headers={**headers, "Host": f"dns-ep.ml.example.com:{port}"},
+            trust_env=False,
+        )
+        miss = httpx.post(
+            f"{router}/score",
+            headers={**headers, "Host": f"nope.ml.example.com:{port}"},
+            trust_env=False,
+        )
+        assert hit.status_code == 404 and miss.status_code == 404
+        assert hit.json()["message"] != miss.json()["message"]
