@@ -154,6 +154,7 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
     if router_port == api_port:
         raise BadArgumentError("--port and --api-port must differ.")
     home.admin_token(create=True)
+    bind_host = args.host or server.get("router_host") or last.get("router_host") or "127.0.0.1"
     quota = args.quota_vcpus if args.quota_vcpus is not None else last.get("quota_vcpus")
     env = dict(os.environ, SWITCHMAN_HOME=str(home.root))
     if quota is not None:
@@ -188,7 +189,7 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
                 "--home",
                 str(home.root),
                 "--host",
-                "127.0.0.1",
+                bind_host,
                 "--port",
                 str(router_port),
             ]
@@ -232,6 +233,7 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
         "api_port": api_port,
         "router_port": router_port,
         "public_host": public_host,
+        "router_host": bind_host,
         "processes": {
             "control-plane": {"pid": cp_pid, "url": api_url},
             "router": {"pid": router_pid, "url": router_url},
@@ -245,6 +247,7 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
                 "router_port": router_port,
                 "api_port": api_port,
                 "public_host": public_host,
+                "router_host": bind_host,
                 "quota_vcpus": quota,
             }
         ),
