@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +14,25 @@ from switchman.errors import BadArgumentError
 
 def client() -> Client:
     return Client.from_home()
+
+
+def verb_factory(
+    group: argparse.ArgumentParser,
+) -> Callable[[str, Any, str], argparse.ArgumentParser]:
+    """Returns ``leaf(verb, handler, help)``: one `az ml`-style verb of a command group, with the
+    common flags and ``--local`` (accepted wherever `az ml` has it)."""
+    from switchman.cli.main import add_common
+
+    verbs = group.add_subparsers(dest="verb", metavar="VERB", parser_class=type(group))
+
+    def leaf(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = verbs.add_parser(name, help=help_text)
+        add_common(parser)
+        parser.add_argument("--local", action="store_true", help="Address a local endpoint.")
+        parser.set_defaults(func=func)
+        return parser
+
+    return leaf
 
 
 def add_set(parser: argparse.ArgumentParser) -> None:

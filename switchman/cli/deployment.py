@@ -6,21 +6,21 @@ import argparse
 import sys
 from typing import Any
 
-from switchman.cli.common import add_no_wait, add_set, client, confirm, editable, progress
-from switchman.cli.main import add_common
+from switchman.cli.common import (
+    add_no_wait,
+    add_set,
+    client,
+    confirm,
+    editable,
+    progress,
+    verb_factory,
+)
 from switchman.errors import BadArgumentError
 
 
 def register(sub: Any) -> None:
     group = sub.add_parser("online-deployment", help="Manage online deployments.")
-    verbs = group.add_subparsers(dest="verb", metavar="VERB", parser_class=type(group))
-
-    def leaf(name: str, func: Any, help_text: str) -> argparse.ArgumentParser:
-        parser: argparse.ArgumentParser = verbs.add_parser(name, help=help_text)
-        add_common(parser)
-        parser.add_argument("--local", action="store_true", help="Address a local endpoint.")
-        parser.set_defaults(func=func)
-        return parser
+    leaf = verb_factory(group)
 
     create = leaf("create", cmd_create, "Create a deployment and wait until it is ready.")
     create.add_argument("-f", "--file", help="deployment YAML.")

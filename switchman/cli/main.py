@@ -92,6 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         return 130
+    except Exception as exc:  # a bug of ours: still one paragraph, the traceback only with --debug
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        sys.stderr.write(
+            f"ERROR: Switchman hit an internal error ({type(exc).__name__}: {exc}). "
+            "Run the command again with --debug for the traceback, and report it.\n"
+        )
+        return 1
     if isinstance(result, int) and not isinstance(result, bool):
         return result
     if result is not None:

@@ -38,6 +38,11 @@ def register(sub: Any) -> None:
         "--public-host", default=None, help="Domain for <endpoint>.<domain> scoring URIs."
     )
     up.add_argument("--quota-vcpus", type=int, default=None, help="vCPU quota for deployments.")
+    up.add_argument(
+        "--host",
+        default=None,
+        help="Address the router binds (default 127.0.0.1; 0.0.0.0 serves other machines).",
+    )
     add_common(up)
     up.set_defaults(func=cmd_up)
 
@@ -84,7 +89,7 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         return subprocess.Popen(
@@ -94,10 +99,19 @@ def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            env=env,
         )
 
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _start_part(
+    home: Home, name: str, module: str, args: list[str], env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """Start one platform process (detached, its own session) logging to logs/<name>.log."""
+    cmd = [sys.executable, "-m", module, "--home", str(home.root), *args]
+    return _spawn(cmd, home.logs_dir / f"{name}.log", env)
 
 
 def _ready(url: str) -> bool:
@@ -162,40 +176,16 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
     started: list[subprocess.Popen[bytes]] = []
     cp_pid = procs.get("control-plane", {}).get("pid")
     router_pid = procs.get("router", {}).get("pid")
-    py = sys.executable
     try:
+        extra = ["--public-host", public_host] if public_host else []
         if not cp_alive:
-            cmd = [
-                py,
-                "-m",
-                "switchman.controlplane",
-                "--home",
-                str(home.root),
-                "--port",
-                str(api_port),
-                "--router-port",
-                str(router_port),
-            ]
-            if public_host:
-                cmd += ["--public-host", public_host]
-            proc = _spawn(cmd, home.logs_dir / "control-plane.log")
+            args_cp = ["--port", str(api_port), "--router-port", str(router_port), *extra]
+            proc = _start_part(home, "control-plane", "switchman.controlplane", args_cp, env)
             started.append(proc)
             cp_pid = proc.pid
         if not router_alive:
-            cmd = [
-                py,
-                "-m",
-                "switchman.dataplane",
-                "--home",
-                str(home.root),
-                "--host",
-                bind_host,
-                "--port",
-                str(router_port),
-            ]
-            if public_host:
-                cmd += ["--public-host", public_host]
-            proc = _spawn(cmd, home.logs_dir / "router.log")
+            args_router = ["--host", bind_host, "--port", str(router_port), *extra]
+            proc = _start_part(home, "router", "switchman.dataplane", args_router, env)
             started.append(proc)
             router_pid = proc.pid
         api_url = f"http://127.0.0.1:{api_port}"

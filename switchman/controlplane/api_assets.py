@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from switchman.environments import built_keys, prune
 from switchman.environments.reference import inline
 from switchman.errors import BadArgumentError, NotFoundError
 from switchman.spec.environment import EnvironmentSpec
+from switchman.spec.loader import validate
 from switchman.spec.model import ModelSpec
 
 router = APIRouter()
@@ -36,14 +37,7 @@ def _platform(request: Request) -> Any:
 
 def _validated(kind: Kind, spec: dict[str, Any]) -> ModelSpec | EnvironmentSpec:
     cls: type[ModelSpec] | type[EnvironmentSpec] = ModelSpec if kind == "model" else EnvironmentSpec
-    try:
-        return cls.model_validate(spec)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise BadArgumentError(f"Invalid {kind}: {problems}.") from None
+    return validate(cls, spec, source="the request")
 
 
 def view(record: dict[str, Any]) -> dict[str, Any]:
@@ -92,27 +86,32 @@ def _get(request: Request, kind: Kind, name: str, version: str | None) -> dict[s
     return view(found)
 
 
-@router.post("/api/models", status_code=201)
-def create_model(request: Request, body: AssetBody) -> dict[str, Any]:
-    return _create(request, "model", body)
+# /api/models/... and /api/environments/...: the same routes for both kinds of registry entry.
+Segment = Literal["models", "environments"]
+_KIND: dict[str, Kind] = {"models": "model", "environments": "environment"}
 
 
-@router.get("/api/models")
-def list_models(
-    request: Request, name: str | None = None, include_archived: bool = False
+@router.post("/api/{segment}", status_code=201)
+def create_asset(request: Request, segment: Segment, body: AssetBody) -> dict[str, Any]:
+    return _create(request, _KIND[segment], body)
+
+
+@router.get("/api/{segment}")
+def list_assets(
+    request: Request, segment: Segment, name: str | None = None, include_archived: bool = False
 ) -> list[dict[str, Any]]:
     store = _platform(request).store
-    return [view(r) for r in store.list_assets("model", name, include_archived)]
+    return [view(r) for r in store.list_assets(_KIND[segment], name, include_archived)]
 
 
-@router.get("/api/models/{name}/versions/{version}")
-def get_model(request: Request, name: str, version: str) -> dict[str, Any]:
-    return _get(request, "model", name, version)
+@router.get("/api/{segment}/{name}/versions/{version}")
+def get_asset(request: Request, segment: Segment, name: str, version: str) -> dict[str, Any]:
+    return _get(request, _KIND[segment], name, version)
 
 
-@router.get("/api/models/{name}/latest")
-def get_latest_model(request: Request, name: str) -> dict[str, Any]:
-    return _get(request, "model", name, None)
+@router.get("/api/{segment}/{name}/latest")
+def get_latest_asset(request: Request, segment: Segment, name: str) -> dict[str, Any]:
+    return _get(request, _KIND[segment], name, None)
 
 
 @router.post("/api/models/{name}/versions/{version}/archive")
@@ -120,29 +119,6 @@ def archive_model(request: Request, name: str, version: str) -> dict[str, Any]:
     store = _platform(request).store
     store.archive_asset("model", name, version)
     return _get(request, "model", name, version)
-
-
-@router.post("/api/environments", status_code=201)
-def create_environment(request: Request, body: AssetBody) -> dict[str, Any]:
-    return _create(request, "environment", body)
-
-
-@router.get("/api/environments")
-def list_environments(
-    request: Request, name: str | None = None, include_archived: bool = False
-) -> list[dict[str, Any]]:
-    store = _platform(request).store
-    return [view(r) for r in store.list_assets("environment", name, include_archived)]
-
-
-@router.get("/api/environments/{name}/versions/{version}")
-def get_environment(request: Request, name: str, version: str) -> dict[str, Any]:
-    return _get(request, "environment", name, version)
-
-
-@router.get("/api/environments/{name}/latest")
-def get_latest_environment(request: Request, name: str) -> dict[str, Any]:
-    return _get(request, "environment", name, None)
 
 
 @router.post("/api/environments/prune")

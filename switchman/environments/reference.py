@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from switchman.environments.context import read_context
 from switchman.environments.curated import curated, is_curated_name, known_families
 from switchman.errors import BadArgumentError, NotFoundError
 from switchman.spec.environment import EnvironmentSpec
+from switchman.spec.loader import validate
 
 Lookup = Callable[[str, str | None], dict[str, Any] | None]
 """``lookup(name, version_or_None)`` → the registered environment's spec dict (None = latest)."""
@@ -93,14 +93,7 @@ def read_conda_file(path: str | Path) -> dict[str, Any]:
 
 
 def _validate(data: dict[str, Any]) -> EnvironmentSpec:
-    try:
-        return EnvironmentSpec.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise BadArgumentError(f"Invalid inline environment: {problems}.") from None
+    return validate(EnvironmentSpec, data, source="the inline environment")
 
 
 def split_reference(reference: str) -> tuple[str, str | None, bool]:

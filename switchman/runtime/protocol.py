@@ -25,6 +25,10 @@ logger = logging.getLogger("azmlinfsrv")
 _STATUS_LINES: dict[int, bytes] = {}
 _SKIPPED = frozenset({"content-length", "transfer-encoding", "connection"})
 MAX_PIPELINE = 32
+# Encoded header lines, cached for the few names whose values repeat on every reply (the cache is
+# bounded by the values a script can produce for them; ids and timings are never cached).
+_STABLE = frozenset({"Content-Type", "x-ms-run-function-failed", "x-ms-server-version"})
+_HEADER_LINES: dict[tuple[str, str], bytes] = {}
 
 
 def _status_line(status: int) -> bytes:
@@ -201,9 +205,17 @@ class HttpConnection(asyncio.Protocol):
     def _write_reply(self, reply: Reply, *, head_only: bool, chunked: bool = False) -> None:
         assert self.transport is not None
         parts = [_status_line(reply.status), _Clock.date()]
-        for name, value in reply.headers:
-            if name.lower() not in _SKIPPED:
-                parts.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+        lines = _HEADER_LINES
+        for item in reply.headers:
+            line = lines.get(item)
+            if line is None:
+                name, value = item
+                if name.lower() in _SKIPPED:
+                    continue
+                line = f"{name}: {value}\r\n".encode("latin-1", "replace")
+                if name in _STABLE and len(lines) < 256:
+                    lines[item] = line
+            parts.append(line)
         if chunked:
             parts.append(b"transfer-encoding: chunked\r\n")
         else:

@@ -225,8 +225,9 @@ def test_aml_token_auth(platform: Platform, example_dir: Path, tmp_path: Path) -
     platform.run("online-endpoint", "delete", "-n", "token-ep", "-y")
 
 
-def test_public_host_gives_azure_style_uris(tmp_path: Path) -> None:
-    with running_platform(tmp_path / "home", "--public-host", "ml.example.com") as public:
+def test_public_host_and_quota_settings(tmp_path: Path, example_dir: Path) -> None:
+    settings = ("--public-host", "ml.example.com", "--quota-vcpus", "4")
+    with running_platform(tmp_path / "home", *settings) as public:
         public.run("online-endpoint", "create", "-n", "dns-ep")
         view = public.json("online-endpoint", "show", "-n", "dns-ep")
         port = public.server()["router_port"]
@@ -248,3 +249,7 @@ def test_public_host_gives_azure_style_uris(tmp_path: Path) -> None:
         )
         assert hit.status_code == 404 and miss.status_code == 404
         assert hit.json()["message"] != miss.json()["message"]
+        # 1 × Standard_DS3_v2 reserves ⌈1.2⌉ × 4 = 8 vCPUs: over a quota of 4.
+        blue = str(example_dir / "blue-deployment.yml")
+        done = public.run("online-deployment", "create", "-f", blue, "-e", "dns-ep", check=False)
+        assert done.returncode != 0 and "quota is 4 vCPUs" in done.stderr
