@@ -11,7 +11,7 @@ import yaml
 
 from switchman.errors import BadArgumentError
 
-FORMATS = ("json", "yaml", "table", "tsv")
+FORMATS = ("json", "jsonc", "yaml", "yamlc", "table", "tsv", "none")
 
 
 def query(data: Any, expression: str | None) -> Any:
@@ -76,6 +76,9 @@ def render(data: Any, fmt: str = "json") -> str:
 
 def emit(data: Any, fmt: str, expression: str | None, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
+    if fmt == "none":  # `az -o none`: success is the exit code alone
+        return
+    fmt = {"jsonc": "json", "yamlc": "yaml"}.get(fmt, fmt)
     result = query(data, expression)
     if result is None and expression is None:
         return
