@@ -172,8 +172,10 @@ def _build(target: Path, lines: list[str], log: TextIO) -> None:
         requirements = tmp / "requirements.txt"
         requirements.write_text("".join(line + "\n" for line in lines))
         _run(
-            [_uv(), "pip", "install", "--no-config", "--python", str(tmp / "bin" / "python"),
-             "-r", str(requirements)],
+            # Bytecode compiled once here makes every instance start faster (with
+            # PYTHONDONTWRITEBYTECODE set, imports would otherwise recompile on each start).
+            [_uv(), "pip", "install", "--no-config", "--compile-bytecode",
+             "--python", str(tmp / "bin" / "python"), "-r", str(requirements)],
             log,
         )  # fmt: skip
         (tmp / COMPLETE_MARKER).write_text(f"built in {time.monotonic() - started:.1f}s\n")
