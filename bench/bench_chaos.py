@@ -15,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -101,7 +102,8 @@ def _wait(condition: Any, timeout: float) -> float:
 
 
 def run(workdir: Path) -> str:
-    home = workdir / "chaos-home"
+    # A fresh home per run: a reused BENCH_WORKDIR must not find the last run's endpoint.
+    home = Path(tempfile.mkdtemp(prefix="chaos-home-", dir=workdir))
     env = {**os.environ, "SWITCHMAN_HOME": str(home)}
     cli = [sys.executable, "-m", "switchman"]
     subprocess.run(

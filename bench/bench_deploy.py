@@ -13,6 +13,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -40,12 +41,14 @@ def _init_seconds(instance_dir: Path) -> float | None:
 
 
 def run(workdir: Path) -> str:
-    examples = workdir / "deploy-example"
+    # Fresh folders per run, so a reused BENCH_WORKDIR measures the same thing every time.
+    run_dir = Path(tempfile.mkdtemp(prefix="deploy-", dir=workdir))
+    examples = run_dir / "deploy-example"
     subprocess.run(["cp", "-r", str(EXAMPLE), str(examples)], check=True)
     subprocess.run(
         [sys.executable, str(examples / "train.py"), str(examples)], check=True, capture_output=True
     )
-    home = workdir / "deploy-home"
+    home = run_dir / "deploy-home"
     env = {**os.environ, "SWITCHMAN_HOME": str(home)}
     cli = [sys.executable, "-m", "switchman"]
 

@@ -64,6 +64,7 @@ class LoadResult:
     requests: int
     errors: int
     cpu_us_per_request: float
+    part_cpu_us_per_request: float = float("nan")  # of ``part_pids`` alone (e.g. the router)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -85,6 +86,7 @@ def run_wrk(
     seconds: int,
     workdir: Path,
     server_pids: list[int],
+    part_pids: list[int] | None = None,
 ) -> LoadResult:
     """One bounded wrk run (one thread, ``connections`` keep-alive connections, ``seconds`` long)."""
     script = workdir / "post.lua"
@@ -92,6 +94,7 @@ def run_wrk(
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
     script.write_text("\n".join(lines) + "\n")
     before = tree_cpu_seconds(server_pids)
+    part_before = tree_cpu_seconds(part_pids) if part_pids else 0.0
     done = subprocess.run(
         [
             *pin(1),
@@ -110,6 +113,7 @@ def run_wrk(
         check=True,
     )
     cpu = tree_cpu_seconds(server_pids) - before
+    part = tree_cpu_seconds(part_pids) - part_before if part_pids else float("nan")
     out = done.stdout
     if "Requests/sec" not in out or done.stderr.strip():
         raise SystemExit(f"bench: wrk failed against {url}: {done.stderr.strip() or out}")
@@ -129,4 +133,5 @@ def run_wrk(
         requests=requests,
         errors=errors,
         cpu_us_per_request=cpu * 1e6 / max(1, requests),
+        part_cpu_us_per_request=part * 1e6 / max(1, requests),
     )

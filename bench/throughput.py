@@ -35,6 +35,7 @@ class Target:
     body: bytes
     headers: dict[str, str]
     pids: list[int]
+    part: list[int] | None = None  # measured on its own too (the router of the full path)
 
 
 def _venv(workdir: Path, name: str, *requirements: str) -> Path:
@@ -126,6 +127,7 @@ def _measure(target: Target, workdir: Path) -> tuple[LoadResult, LoadResult]:
         seconds=SECONDS_HIGH,
         workdir=workdir,
         server_pids=target.pids,
+        part_pids=target.part,
     )
     low = run_wrk(
         target.url,
@@ -148,9 +150,16 @@ def run(workdir: Path) -> str:
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
 
-    def measure(name: str, url: str, body: bytes, headers: dict[str, str], pids: list[int]) -> None:
+    def measure(
+        name: str,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        pids: list[int],
+        part: list[int] | None = None,
+    ) -> None:
         print(f"bench: measuring {name}", flush=True)
-        results[name] = _measure(Target(name, url, body, headers, pids), workdir)
+        results[name] = _measure(Target(name, url, body, headers, pids, part), workdir)
 
     py = sys.executable
     port = free_port()
@@ -274,6 +283,7 @@ def run(workdir: Path) -> str:
                 aml_body,
                 {**json_headers, "Authorization": f"Bearer {key}"},
                 [router, blue, green],
+                part=[router],
             )
     return _report(results, versions)
 
@@ -301,7 +311,12 @@ def _report(results: dict[str, tuple[LoadResult, LoadResult]], versions: dict[st
             f"{high.cpu_us_per_request:.0f} | {high.errors} | {low.p50_ms:.3f} |"
         )
     hop = full[1].p50_ms - alone[1].p50_ms
+    router_cpu = full[0].part_cpu_us_per_request
     lines += [
+        "",
+        f"Of the full path's {full[0].cpu_us_per_request:.0f} µs/request, the router process took "
+        f"{router_cpu:.0f} µs (its traffic-log writer thread included) and the two instances "
+        f"{full[0].cpu_us_per_request - router_cpu:.0f} µs.",
         "",
         "Ratios for the Switchman full path:",
         "",

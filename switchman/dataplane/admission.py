@@ -74,8 +74,17 @@ class DeploymentGate:
             NoReadyInstanceError: the deployment has no ready instance.
             TooManyRequestsError: the in-flight limit is reached (the body carries the numbers).
         """
+        slots = self.slots
+        # Azure ML's rule (policy.admission_limit), inlined: this runs once per request.
+        if (
+            slots
+            and self.in_flight
+            < 2 * self.deployment.max_concurrent_requests_per_instance * len(slots)
+        ):
+            self.in_flight += 1
+            return
         name = self.deployment.name
-        if not self.slots:
+        if not slots:
             total = len(self.deployment.instances)
             raise NoReadyInstanceError(
                 f"Deployment {name!r} of endpoint {self.endpoint!r} has no ready instance "

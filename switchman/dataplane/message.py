@@ -31,11 +31,15 @@ class Request:
 
     def header(self, name: bytes) -> str | None:
         """Last value of header ``name`` (lower-case), decoded, or None."""
+        value = self.header_map().get(name)
+        return value.decode("latin-1") if value is not None else None
+
+    def header_map(self) -> dict[bytes, bytes]:
+        """Lower-case name → last value (raw bytes); built once per request."""
         found = self._map
         if found is None:
-            found = self._map = dict(self.headers)  # later values win, as documented
-        value = found.get(name)
-        return value.decode("latin-1") if value is not None else None
+            found = self._map = dict(self.headers)  # later values win, as in header()
+        return found
 
 
 @dataclass(slots=True)

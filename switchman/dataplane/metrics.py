@@ -124,7 +124,12 @@ class Metrics:
             lat = window.latency[(endpoint, deployment)] = [0, 0.0, [0] * _BUCKETS]
         lat[0] += 1
         lat[1] += latency_ms
-        lat[2][bucket_of(latency_ms)] += 1
+        # bucket_of(), inlined (hot path)
+        if latency_ms <= _LOW_MS:
+            index = 0
+        else:
+            index = min(_BUCKETS - 1, math.ceil(math.log(latency_ms / _LOW_MS) / _LOG_GROWTH))
+        lat[2][index] += 1
         window.network_bytes[endpoint] = window.network_bytes.get(endpoint, 0) + nbytes
 
     def swap(self) -> Window:

@@ -56,11 +56,17 @@ _REASON_TEXT = {int(s): s.phrase for s in HTTPStatus}
 _PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
 
+# Request ids need uniqueness, not secrecy: a generator seeded once from the OS saves a getrandom()
+# system call per request.
+_random_bits = random.Random(os.urandom(32)).getrandbits
+_GUID_MASK = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_GUID_SET = (0x4 << 76) | (0x2 << 62)  # version 4, RFC 4122 variant
+
+
 def new_request_id() -> str:
     """A random (version 4) GUID string, built without the ``uuid.UUID`` object on the hot path."""
-    h = os.urandom(16).hex()
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+    h = "%032x" % ((_random_bits(128) & _GUID_MASK) | _GUID_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def client_request_id(raw: str | None) -> str:
@@ -269,12 +275,13 @@ class ScoringService:
         if path.startswith("/-/") or path == "/metrics":
             channel.respond(self._builtin(req))
             return
+        client = req.header_map().get(b"x-ms-client-request-id")
         call = _Call(
             self,
             req,
             channel,
             new_request_id(),
-            client_request_id(req.header(b"x-ms-client-request-id")),
+            client_request_id(client.decode("latin-1")) if client else "",
         )
         self.in_flight += 1
         try:
@@ -360,8 +367,11 @@ class ScoringService:
         ep = table.endpoints.get(name)
         if ep is None:
             raise RouteNotFoundError(f"No endpoint named {name!r}.")
-        self._auth.check(ep, req.header(b"authorization"))
-        pinned = req.header(b"azureml-model-deployment")
+        headers = req.header_map()
+        credential = headers.get(b"authorization")
+        self._auth.check(ep, credential.decode("latin-1") if credential is not None else None)
+        pinned_raw = headers.get(b"azureml-model-deployment")
+        pinned = pinned_raw.decode("latin-1") if pinned_raw else None
         if pinned:
             if pinned not in ep.deployments:
                 raise RouteNotFoundError(
@@ -478,7 +488,8 @@ class ScoringService:
         writer = self.writer
         if writer is None:
             return
-        agent = req.header(b"user-agent") or ""
+        agent_raw = req.header_map().get(b"user-agent")
+        agent = agent_raw[:70].decode("latin-1") if agent_raw else ""
         writer.log(
             (
                 time.time(),
@@ -496,7 +507,7 @@ class ScoringService:
                 call.model_reason,
                 len(req.body),
                 len(response.body),
-                agent[:70],
+                agent,
                 call.request_id,
                 call.client_id,
                 total_ms,

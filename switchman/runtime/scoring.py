@@ -11,6 +11,7 @@ import logging
 import time
 import traceback
 import uuid
+from collections import deque
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -46,9 +47,9 @@ class Channel(Protocol):
 
 
 class _Call:
-    """One ``run()`` call in flight: the timeout timer and the worker thread share it."""
+    """One ``run()`` call in flight: the timeout sweep and the worker thread share it."""
 
-    __slots__ = ("channel", "done", "ids", "request", "started", "t0", "timer")
+    __slots__ = ("channel", "done", "ids", "request", "started", "t0")
 
     def __init__(
         self, request: HttpRequest, channel: Channel, ids: list[tuple[str, str]], t0: float
@@ -59,7 +60,6 @@ class _Call:
         self.t0 = t0
         self.started: float | None = None  # set by the worker thread when run() starts
         self.done = False
-        self.timer: asyncio.TimerHandle | None = None
 
 
 class ScoringApp:
@@ -95,6 +95,11 @@ class ScoringApp:
         self._version_header = [("x-ms-server-version", server_version)] if server_version else []
         self.access = access_log
         self.in_flight = 0
+        # Calls in submission order for the timeout sweep: the queue is FIFO, so run() starts (and
+        # deadlines) come in this order too. One timer for all of them instead of one per call
+        # (a uvloop timer armed and cancelled per request costs about 2 µs).
+        self._calls: deque[_Call] = deque()
+        self._timer: asyncio.TimerHandle | None = None
 
     # --- routing ---------------------------------------------------------------------------------
     def handle(self, request: HttpRequest, channel: Channel) -> None:
@@ -225,7 +230,12 @@ class ScoringApp:
             self._send(request, channel, reply, ids, t0, log=True)
             return
         call = _Call(request, channel, ids, t0)
-        call.timer = self.loop.call_later(self._timeout_s, self._check_timeout, call)
+        calls = self._calls
+        while calls and calls[0].done:
+            calls.popleft()
+        calls.append(call)
+        if self._timer is None:
+            self._timer = self.loop.call_later(self._timeout_s, self._sweep)
         self.in_flight += 1
         self.pool.submit(lambda: self._run(call, kwargs))
 
@@ -253,21 +263,31 @@ class ScoringApp:
                 _close(reply.stream)
             return
         call.done = True
-        if call.timer is not None:
-            call.timer.cancel()
         self._send(call.request, call.channel, reply, call.ids, call.t0, log=True)
 
-    def _check_timeout(self, call: _Call) -> None:
-        if call.done:
-            return
-        now = time.perf_counter()
-        # The clock starts when run() starts, not while the call waits for a free worker.
-        remaining = (
-            self._timeout_s if call.started is None else call.started + self._timeout_s - now
-        )
-        if remaining > 0:
-            call.timer = self.loop.call_later(remaining, self._check_timeout, call)
-            return
+    def _sweep(self) -> None:
+        """Answer calls whose run() has outlived the timeout; re-arm for the next deadline."""
+        self._timer = None
+        calls = self._calls
+        while calls:
+            call = calls[0]
+            if call.done:
+                calls.popleft()
+                continue
+            # The clock starts when run() starts, not while the call waits for a free worker.
+            started = call.started
+            remaining = (
+                self._timeout_s
+                if started is None
+                else started + self._timeout_s - time.perf_counter()
+            )
+            if remaining > 0:
+                self._timer = self.loop.call_later(remaining, self._sweep)
+                return
+            calls.popleft()
+            self._expire(call)
+
+    def _expire(self, call: _Call) -> None:
         call.done = True
         logger.error(
             f"Encountered Exception: run() did not finish within the scoring timeout of "

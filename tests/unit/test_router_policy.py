@@ -92,6 +92,7 @@ def test_headers_and_host_rules() -> None:
     ids = {new_request_id() for _ in range(200)}
     assert len(ids) == 200
     assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+    assert all(uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
     assert client_request_id("ab c$d-_e") == "abcd-_e"
     assert client_request_id("x" * 50) == "x" * 40
     assert client_request_id(None) == ""
