@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,8 +93,6 @@ class EndpointService:
                 },
             }
         )
-        if record.local:
-            view["auth_mode"] = "key" if view.get("auth_mode") == "key" else view.get("auth_mode")
         return view
 
     def deployment_view(self, record: DeploymentRecord) -> dict[str, Any]:
@@ -483,7 +480,3 @@ def _memory_limit(instance_type: str | None, variables: dict[str, str]) -> int |
             ) from None
         limit = value if limit is None else min(limit, value)
     return limit
-
-
-def now() -> float:
-    return time.time()
