@@ -8,7 +8,6 @@ inline, so the registered version keeps what the files said at registration.
 from __future__ import annotations
 
 import argparse
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -138,7 +137,7 @@ def _listing(kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     }
     if args.name:
         params["name"] = args.name
-    with closing(client()) as api:
+    with client() as api:
         items = list(api.request("GET", f"/api/{kind}s", params=params))
     if archived_only:
         items = [i for i in items if i.get("archived")]
@@ -160,12 +159,12 @@ def cmd_model_create(args: argparse.Namespace) -> Any:
             "datastore": args.datastore,
         },
     )
-    with closing(client()) as api:
+    with client() as api:
         return api.request("POST", "/api/models", json={"spec": spec.to_dict()})
 
 
 def cmd_model_show(args: argparse.Namespace) -> Any:
-    with closing(client()) as api:
+    with client() as api:
         return api.request("GET", _version_path("model", args))
 
 
@@ -175,7 +174,7 @@ def cmd_model_list(args: argparse.Namespace) -> Any:
 
 def cmd_model_archive(args: argparse.Namespace) -> Any:
     path = _version_path("model", args)
-    with closing(client()) as api:
+    with client() as api:
         if not args.version:  # -l latest: archive what latest names now
             args.version = api.request("GET", path)["version"]
             path = _version_path("model", args)
@@ -205,12 +204,12 @@ def cmd_environment_create(args: argparse.Namespace) -> Any:
             "datastore": args.datastore,
         },
     )
-    with closing(client()) as api:
+    with client() as api:
         return api.request("POST", "/api/environments", json={"spec": inline(spec)})
 
 
 def cmd_environment_show(args: argparse.Namespace) -> Any:
-    with closing(client()) as api:
+    with client() as api:
         return api.request("GET", _version_path("environment", args))
 
 
@@ -220,5 +219,5 @@ def cmd_environment_list(args: argparse.Namespace) -> Any:
 
 def cmd_environment_prune(args: argparse.Namespace) -> Any:
     confirm(args, "Remove every built environment that no deployment uses?")
-    with closing(client()) as api:
+    with client() as api:
         return api.request("POST", "/api/environments/prune")
