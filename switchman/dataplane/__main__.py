@@ -6,6 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from switchman.dataplane.guard import (
+    DEFAULT_HEAD_BYTES,
+    DEFAULT_HEADER_COUNT,
+    DEFAULT_HEADER_TIMEOUT_S,
+    DEFAULT_KEEP_ALIVE_TIMEOUT_S,
+    HeadLimits,
+)
 from switchman.dataplane.protocol import DEFAULT_BODY_LIMIT
 from switchman.dataplane.server import RouterConfig, run
 from switchman.home import Home
@@ -66,6 +73,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=64,
         help="Mirror copies in flight at most.",
     )
+    parser.add_argument(
+        "--max-header-bytes",
+        type=_positive(int),
+        default=DEFAULT_HEAD_BYTES,
+        help="Request line + headers larger than this get 431.",
+    )
+    parser.add_argument(
+        "--max-headers",
+        type=_positive(int),
+        default=DEFAULT_HEADER_COUNT,
+        help="More header fields than this get 431.",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=_positive(float),
+        default=DEFAULT_HEADER_TIMEOUT_S,
+        help="Seconds a client may take to send a request head (then 408 and close).",
+    )
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=_positive(float),
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT_S,
+        help="Seconds an idle keep-alive connection stays open.",
+    )
     args = parser.parse_args(argv)
     config = RouterConfig(
         home=Home.from_env(args.home),
@@ -77,6 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics_interval=args.metrics_interval,
         drain_timeout=args.drain_timeout,
         max_mirror_in_flight=args.max_mirror_in_flight,
+        limits=HeadLimits(
+            head_bytes=args.max_header_bytes,
+            header_count=args.max_headers,
+            header_timeout_s=args.header_timeout,
+            keep_alive_timeout_s=args.keep_alive_timeout,
+        ),
     )
     return run(config)
 

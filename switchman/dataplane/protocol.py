@@ -2,7 +2,10 @@
 
 No framework on the hot path: bytes in → :class:`Request` → ``ScoringService.handle`` → bytes out.
 Requests pipelined on one connection are answered in order. Bodies above ``body_limit`` are refused
-with 413 as soon as the size is known.
+with 413 as soon as the size is known; a request head (request line + headers) above
+``limits.head_bytes`` or with more than ``limits.header_count`` headers gets 431. Slow or idle
+connections are closed by :class:`~switchman.dataplane.guard.ConnectionGuard`'s sweep, which reads
+the ``head_since`` / ``idle_since`` stamps kept here.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import cast
 
 import httptools
 
+from switchman.dataplane.guard import HeadLimits
 from switchman.dataplane.message import Request, Response, reason
 from switchman.dataplane.metrics import Metrics
 from switchman.dataplane.service import ScoringService
@@ -37,6 +41,7 @@ class ServerState:
     service: ScoringService
     metrics: Metrics
     body_limit: int = DEFAULT_BODY_LIMIT
+    limits: HeadLimits = field(default_factory=HeadLimits)
     connections: set[HttpProtocol] = field(default_factory=set)
     draining: bool = False
 
@@ -60,6 +65,12 @@ class HttpProtocol(asyncio.Protocol):
         self._pending: deque[tuple[Request, bool]] = deque()
         self._keep_alive = True
         self._closed = False
+        self._in_body = False
+        self._head_bytes = 0
+        # monotonic stamps for the guard's sweep: when the unfinished head began (0: none), and
+        # since when the connection has had nothing to do
+        self.head_since = 0.0
+        self.idle_since = time.monotonic()
         self._reset()
 
     def _reset(self) -> None:
@@ -87,8 +98,15 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closed:
             return
+        in_head = not self._in_body
+        if in_head:
+            # bytes of a head not yet complete; httptools buffers a partial header line itself,
+            # so this count (checked after each read) is what bounds that buffer
+            self._head_bytes += len(data)
         try:
             self._parser.feed_data(data)
+            if in_head and not self._in_body and self._head_bytes > self.state.limits.head_bytes:
+                self._head_too_large()
         except httptools.HttpParserUpgrade:
             self._reject(400, "BadRequest", "Protocol upgrades are not supported.")
         except httptools.HttpParserError as exc:
@@ -98,21 +116,38 @@ class HttpProtocol(asyncio.Protocol):
     # httptools callbacks
     def on_message_begin(self) -> None:
         self._reset()
+        self.head_since = self._started
+
+    @property
+    def waiting(self) -> bool:
+        """Nothing to do: no request being read, answered or queued (an idle keep-alive)."""
+        return not (self.busy or self._pending or self._in_body or self.head_since)
 
     def on_url(self, url: bytes) -> None:
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name.lower(), value))
+        if len(self._headers) > self.state.limits.header_count:
+            self._head_too_large()
+            raise httptools.HttpParserError("too many headers")  # stop parsing this connection
 
     def on_headers_complete(self) -> None:
+        self._in_body = True
+        self._head_bytes = 0
+        self.head_since = 0.0
         length = -1
         expect = False
+        size = len(self._url)
         for name, value in self._headers:
+            size += len(name) + len(value) + 4
             if name == b"content-length":
                 length = int(value) if value.strip().isdigit() else -1
             elif name == b"expect" and value.lower() == b"100-continue":
                 expect = True
+        if size > self.state.limits.head_bytes:  # a head that arrived whole, in one read
+            self._head_too_large()
+            raise httptools.HttpParserError("head too large")
         if length > self.state.body_limit:
             self._too_large(length)
         elif expect and self.transport is not None:
@@ -126,6 +161,7 @@ class HttpProtocol(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._in_body = False
         parsed = httptools.parse_url(self._url)
         request = Request(
             method=self._parser.get_method().decode(),
@@ -151,6 +187,7 @@ class HttpProtocol(asyncio.Protocol):
     def respond(self, response: Response) -> None:
         """Write the response to the request being answered; then go on with the next one."""
         self.busy = False
+        self.idle_since = time.monotonic()
         keep_alive = self._keep_alive and not self.state.draining
         self._write(response, keep_alive)
         if not keep_alive:
@@ -193,6 +230,24 @@ class HttpProtocol(asyncio.Protocol):
         if not self.busy:
             self._write(response, keep_alive=False)
         self.close()
+
+    def _head_too_large(self) -> None:
+        limits = self.state.limits
+        self._reject(
+            431,
+            "RequestHeaderFieldsTooLarge",
+            f"The request line and headers are larger than the router's limit of "
+            f"{limits.head_bytes} bytes or {limits.header_count} headers; send fewer or shorter "
+            "headers.",
+        )
+
+    def timed_out(self) -> None:
+        """The guard found the head unfinished past its deadline (a slow or stalled client)."""
+        self._reject(
+            408,
+            "RequestTimeout",
+            "The request headers did not arrive in time; send the whole request head at once.",
+        )
 
     def _too_large(self, size: int) -> None:
         limit = self.state.body_limit

@@ -12,8 +12,9 @@ import logging
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from switchman.dataplane.guard import ConnectionGuard, HeadLimits
 from switchman.dataplane.metrics import Metrics
 from switchman.dataplane.protocol import DEFAULT_BODY_LIMIT, HttpProtocol, ServerState
 from switchman.dataplane.service import ScoringService
@@ -38,6 +39,7 @@ class RouterConfig:
     drain_timeout: float = 10.0
     poll_interval: float = 0.075
     max_mirror_in_flight: int = 64
+    limits: HeadLimits = field(default_factory=HeadLimits)
 
 
 class Router:
@@ -53,7 +55,10 @@ class Router:
             public_host=config.public_host,
             max_mirror_in_flight=config.max_mirror_in_flight,
         )
-        self.state = ServerState(self.service, self.metrics, body_limit=config.body_limit)
+        self.state = ServerState(
+            self.service, self.metrics, body_limit=config.body_limit, limits=config.limits
+        )
+        self.guard = ConnectionGuard(lambda: self.state.connections, config.limits, time.monotonic)
         self.watcher = TableWatcher(
             config.home.routes_file, self.service.install, config.poll_interval
         )
@@ -97,6 +102,7 @@ class Router:
         )
         self._spawn(self.watcher.run(), "route-table-watcher")
         self._spawn(self._roll_metrics(), "metrics-roll-up")
+        self._spawn(self.guard.run(), "connection-guard")
         await self._stop.wait()
         log.info(
             "stopping: no new connections; draining %d in-flight request(s)", self.service.in_flight
