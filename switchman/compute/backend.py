@@ -16,6 +16,11 @@ CONTAINER_LOGS = {
     "inference-server": "inference-server.log",
     "storage-initializer": "storage-initializer.log",
 }
+# The logs of a batch worker inside its worker folder (read_log's ``container`` for workers).
+WORKER_LOGS = {
+    "stdout": "stdout.txt",
+    "stderr": "stderr.txt",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,27 @@ class LaunchSpec:
     environment_variables: dict[str, str]
     worker_count: int
     memory_limit_mib: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One batch worker process (issue 10): serialised as ``worker.json`` in its worker folder.
+
+    ``config`` is what ``switchman.batch.worker`` reads (control-plane URL, per-job token, model,
+    code, environment, settings); it must be JSON-able, since a remote backend ships it to a node.
+    """
+
+    worker_id: str
+    home: str
+    job: str
+    node: str
+    worker_dir: str
+    config: dict[str, Any]
+    cpus: float = 1.0
+    memory_mib: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -67,6 +93,14 @@ class ComputeBackend(abc.ABC):
         """Launch an instance; return at once."""
 
     @abc.abstractmethod
+    def start_worker(self, spec: WorkerSpec) -> Handle:
+        """Launch a batch worker (``python -m switchman.batch.worker worker.json``); return at once.
+
+        observe / terminate / kill / memory_mib work on the returned handle as for instances;
+        ``read_log(spec.worker_dir, "stdout" | "stderr", lines)`` reads its output.
+        """
+
+    @abc.abstractmethod
     def observe(self, handle: Handle) -> Observation:
         """Is the instance's process still there, and with which exit code did it end."""
 
@@ -84,4 +118,5 @@ class ComputeBackend(abc.ABC):
 
     @abc.abstractmethod
     def read_log(self, instance_dir: str, container: str, lines: int) -> str:
-        """The last ``lines`` of an instance's container log (inference-server or storage-initializer)."""
+        """The last ``lines`` of an instance's container log (inference-server or storage-initializer),
+        or of a batch worker's ``stdout`` / ``stderr`` (``instance_dir`` is then the worker folder)."""

@@ -19,11 +19,13 @@ import psutil
 
 from switchman.compute.backend import (
     CONTAINER_LOGS,
+    WORKER_LOGS,
     ComputeBackend,
     Handle,
     LaunchSpec,
     Liveness,
     Observation,
+    WorkerSpec,
 )
 
 
@@ -51,6 +53,38 @@ class LocalBackend(ComputeBackend):
             )
         finally:
             log.close()
+        self._children[proc.pid] = proc
+        try:
+            started = psutil.Process(proc.pid).create_time()
+        except psutil.Error:
+            started = 0.0
+        return Handle(pid=proc.pid, started=started)
+
+    def start_worker(self, spec: WorkerSpec) -> Handle:
+        """A batch worker: a detached process group; it prepares the deployment's interpreter
+        itself (``switchman.environments.prepare``, as the instance launcher does) and re-execs
+        into it, so this call never waits for an environment build."""
+        folder = Path(spec.worker_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "worker.json").write_text(json.dumps(spec.to_json(), indent=2))
+        out = open(folder / WORKER_LOGS["stdout"], "ab")  # noqa: SIM115
+        err = open(folder / WORKER_LOGS["stderr"], "ab")  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "switchman.batch.worker", str(folder / "worker.json")],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=folder,
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            out.close()
+            err.close()
+        return self._track(proc)
+
+    def _track(self, proc: subprocess.Popen[bytes]) -> Handle:
         self._children[proc.pid] = proc
         try:
             started = psutil.Process(proc.pid).create_time()
@@ -93,7 +127,8 @@ class LocalBackend(ComputeBackend):
         return total / (1024 * 1024)
 
     def read_log(self, instance_dir: str, container: str, lines: int) -> str:
-        path = Path(instance_dir) / CONTAINER_LOGS[container]
+        name = CONTAINER_LOGS.get(container) or WORKER_LOGS[container]
+        path = Path(instance_dir) / name
         try:
             with open(path, errors="replace") as handle:
                 return "".join(deque(handle, maxlen=max(lines, 0)))

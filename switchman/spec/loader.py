@@ -161,6 +161,10 @@ def _kind(cls: type[BaseModel]) -> str:
         "OnlineDeploymentSpec": "online deployment",
         "ModelSpec": "model",
         "EnvironmentSpec": "environment",
+        "BatchEndpointSpec": "batch endpoint",
+        "BatchDeploymentSpec": "batch deployment",
+        "AmlComputeSpec": "compute",
+        "DataSpec": "data asset",
     }.get(cls.__name__, cls.__name__)
 
 
