@@ -1,7 +1,9 @@
 """`make demo`: deploy the example model blue/green and score it, the way a user would.
 
 Everything goes through the `switchman` command (as an `az ml` script would), in a temporary
-SWITCHMAN_HOME that is removed at the end; the platform is stopped whatever happens.
+SWITCHMAN_HOME. A demo that succeeds leaves the platform running, so the curl command it prints
+works, and prints how to stop it (`switchman down` with the demo's SWITCHMAN_HOME); a demo that
+fails stops the platform and removes its home.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="switchman-demo-"))
     os.environ["SWITCHMAN_HOME"] = str(home)
     subprocess.run([sys.executable, str(HERE / "train.py")], check=True)
+    finished = False
     try:
         print(sm("up", "--port", "0", "--api-port", "0"))
         sm("online-endpoint", "create", "-f", str(HERE / "endpoint.yml"))
@@ -96,10 +99,15 @@ def main() -> None:
             f"  curl -s -X POST '{uri}' -H 'Authorization: Bearer {key}' "
             f"-H 'Content-Type: application/json' -d @{HERE / 'sample-request.json'}"
         )
+        print()
+        print("The platform keeps running so that the command above works. Stop it with:")
+        print(f"  SWITCHMAN_HOME={home} {SWITCHMAN} down && rm -rf {home}")
+        finished = True
     finally:
-        subprocess.run([SWITCHMAN, "down"], check=False, capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
-        print("platform stopped")
+        if not finished:
+            subprocess.run([SWITCHMAN, "down"], check=False, capture_output=True)
+            shutil.rmtree(home, ignore_errors=True)
+            print("platform stopped")
 
 
 if __name__ == "__main__":

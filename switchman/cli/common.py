@@ -46,6 +46,27 @@ def add_set(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def target_names(
+    file: str | None, flags: dict[str, str | None], set_values: list[str]
+) -> dict[str, str | None]:
+    """The names a command addresses (``name``, ``endpoint_name``, ...), taken as the spec gets
+    them: the file's value, replaced by the flag (``-n``/``-e``), replaced by ``--set key=value``.
+
+    Every verb that takes ``--set`` must find its target through this, so that ``--set
+    endpoint_name=X`` sends the request to endpoint X and not to the one the file names.
+    """
+    from switchman.spec.loader import apply_set, parse_set, read_yaml
+
+    data = read_yaml(file)[0] if file else {}
+    picked: dict[str, Any] = {key: data.get(key) for key in flags}
+    picked.update({key: value for key, value in flags.items() if value is not None})
+    top = [(keys, value) for keys, value in parse_set(set_values) if keys[0] in flags]
+    if any(len(keys) > 1 for keys, _ in top):
+        raise BadArgumentError(f"--set: {', '.join(flags)} are plain names, not mappings.")
+    apply_set(picked, top)
+    return {key: (str(value) if value not in (None, "") else None) for key, value in picked.items()}
+
+
 def add_no_wait(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-wait", action="store_true", help="Return without waiting for the operation."

@@ -13,6 +13,7 @@ from switchman.cli.common import (
     confirm,
     editable,
     progress,
+    target_names,
     verb_factory,
 )
 from switchman.errors import BadArgumentError
@@ -74,16 +75,15 @@ def register(sub: Any) -> None:
 
 
 def _names(args: argparse.Namespace) -> tuple[str, str | None]:
-    from switchman.spec.loader import read_yaml
-
-    data = read_yaml(args.file)[0] if args.file else {}
-    endpoint = args.endpoint_name or data.get("endpoint_name")
-    name = args.name or data.get("name")
+    found = target_names(
+        args.file, {"endpoint_name": args.endpoint_name, "name": args.name}, args.set_values
+    )
+    endpoint, name = found["endpoint_name"], found["name"]
     if not endpoint:
         raise BadArgumentError(
             "Name the endpoint with -e/--endpoint-name or endpoint_name: in the file."
         )
-    return str(endpoint), (str(name) if name else None)
+    return endpoint, name
 
 
 def _wait(c: Any, endpoint: str, name: str, verb: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from switchman.cli.common import (
     confirm,
     editable,
     parse_pairs,
+    target_names,
     verb_factory,
 )
 from switchman.errors import BadArgumentError, SwitchmanError
@@ -99,11 +100,7 @@ def cmd_update(args: argparse.Namespace) -> Any:
     from switchman.spec.endpoint import OnlineEndpointSpec
     from switchman.spec.loader import load_spec, validate
 
-    name = args.name
-    if not name and args.file:
-        from switchman.spec.loader import read_yaml
-
-        name = read_yaml(args.file)[0].get("name")
+    name = target_names(args.file, {"name": args.name}, args.set_values)["name"]
     if not name:
         raise BadArgumentError("Name the endpoint with -n/--name (or in the file given with -f).")
     c = client()

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "monitor": "switchman.cli.monitor",
     "migrate": "switchman.cli.migrate",
     "scoring-server": "switchman.cli.scoring_server",
+    "version": "switchman.cli.version",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
@@ -60,8 +61,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Managed online endpoints for ML models on your own machines.",
         allow_abbrev=True,
     )
+    from switchman.cli import version
+
+    parser.add_argument("--version", action="version", version=version.text())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     first = next((a for a in argv or () if not a.startswith("-")), None)
+    if first is None and argv and "--version" in argv:
+        return parser  # `switchman --version` needs no command module
     modules = (COMMANDS[first],) if first in COMMANDS else COMMAND_MODULES
     for name in modules:
         try:

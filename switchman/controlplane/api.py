@@ -7,13 +7,29 @@ import logging
 import secrets as pysecrets
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
+from switchman.controlplane.openapi import ERRORS, VersionedPaths, document
 from switchman.controlplane.platform import Platform
+from switchman.controlplane.views import (
+    Credentials,
+    Deleting,
+    DeploymentView,
+    EndpointView,
+    Health,
+    Info,
+    Keys,
+    Logs,
+    Stopped,
+    spec_body,
+)
 from switchman.errors import SwitchmanError, UnauthorizedError
+from switchman.spec.deployment import OnlineDeploymentSpec
+from switchman.spec.endpoint import OnlineEndpointSpec
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +37,16 @@ logger = logging.getLogger(__name__)
 EXTRA_ROUTERS = ("switchman.controlplane.api_assets", "switchman.controlplane.api_monitor")
 
 
-class SpecBody(BaseModel):
-    spec: dict[str, Any] = Field(description="The spec document, as in YAML.")
+class EndpointBody(BaseModel):
+    spec: spec_body(OnlineEndpointSpec, "The endpoint document, as in endpoint.yml.")  # type: ignore[valid-type]
     local: bool = Field(default=False, description="A local endpoint (no auth, one deployment).")
+
+
+class DeploymentBody(BaseModel):
+    spec: spec_body(OnlineDeploymentSpec, "The deployment document, as in deployment.yml.")  # type: ignore[valid-type]
+    local: bool = Field(
+        default=False, description="Create: on a local endpoint (created when missing)."
+    )
 
 
 class RegenerateBody(BaseModel):
@@ -51,38 +74,50 @@ def require_admin(request: Request) -> None:
         )
 
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
+# Every route declares its response model; `responses=ERRORS` documents the error answers.
+router = APIRouter(prefix="/api", dependencies=[Depends(require_admin)], responses=ERRORS)
 
 
-@router.get("/online-endpoints")
+@router.get(
+    "/online-endpoints", response_model=list[EndpointView], response_model_exclude_unset=True
+)
 def list_endpoints(request: Request) -> list[dict[str, Any]]:
     p = platform_of(request)
     return [p.service.endpoint_view(r) for r in p.store.list_endpoints()]
 
 
-@router.post("/online-endpoints", status_code=201)
-def create_endpoint(body: SpecBody, request: Request) -> dict[str, Any]:
+@router.post(
+    "/online-endpoints",
+    status_code=201,
+    response_model=EndpointView,
+    response_model_exclude_unset=True,
+)
+def create_endpoint(body: EndpointBody, request: Request) -> dict[str, Any]:
     p = platform_of(request)
     view = p.service.create_endpoint(body.spec, local=body.local)
     p.publisher.publish()
     return view
 
 
-@router.get("/online-endpoints/{name}")
+@router.get(
+    "/online-endpoints/{name}", response_model=EndpointView, response_model_exclude_unset=True
+)
 def show_endpoint(name: str, request: Request) -> dict[str, Any]:
     p = platform_of(request)
     return p.service.endpoint_view(p.store.get_endpoint(name))
 
 
-@router.put("/online-endpoints/{name}")
-def update_endpoint(name: str, body: SpecBody, request: Request) -> dict[str, Any]:
+@router.put(
+    "/online-endpoints/{name}", response_model=EndpointView, response_model_exclude_unset=True
+)
+def update_endpoint(name: str, body: EndpointBody, request: Request) -> dict[str, Any]:
     p = platform_of(request)
     view = p.service.update_endpoint(name, body.spec)
     p.publisher.publish()
     return view
 
 
-@router.delete("/online-endpoints/{name}", status_code=202)
+@router.delete("/online-endpoints/{name}", status_code=202, response_model=Deleting)
 def delete_endpoint(name: str, request: Request) -> dict[str, Any]:
     p = platform_of(request)
     p.service.delete_endpoint(name)
@@ -90,12 +125,16 @@ def delete_endpoint(name: str, request: Request) -> dict[str, Any]:
     return {"name": name, "provisioning_state": "Deleting"}
 
 
-@router.post("/online-endpoints/{name}/credentials")
+@router.post(
+    "/online-endpoints/{name}/credentials",
+    response_model=Credentials,
+    response_model_exclude_unset=True,
+)
 def credentials(name: str, request: Request) -> dict[str, Any]:
     return platform_of(request).service.credentials(name)
 
 
-@router.post("/online-endpoints/{name}/regenerate-keys")
+@router.post("/online-endpoints/{name}/regenerate-keys", response_model=Keys)
 def regenerate_keys(name: str, body: RegenerateBody, request: Request) -> dict[str, Any]:
     p = platform_of(request)
     keys = p.service.regenerate_keys(name, body.key_type, body.key_value)
@@ -103,34 +142,55 @@ def regenerate_keys(name: str, body: RegenerateBody, request: Request) -> dict[s
     return keys
 
 
-@router.get("/online-endpoints/{endpoint}/deployments")
+@router.get(
+    "/online-endpoints/{endpoint}/deployments",
+    response_model=list[DeploymentView],
+    response_model_exclude_unset=True,
+)
 def list_deployments(endpoint: str, request: Request) -> list[dict[str, Any]]:
     p = platform_of(request)
     p.store.get_endpoint(endpoint)
     return [p.service.deployment_view(d) for d in p.store.list_deployments(endpoint)]
 
 
-@router.post("/online-endpoints/{endpoint}/deployments", status_code=201)
-def create_deployment(endpoint: str, body: SpecBody, request: Request) -> dict[str, Any]:
+@router.post(
+    "/online-endpoints/{endpoint}/deployments",
+    status_code=201,
+    response_model=DeploymentView,
+    response_model_exclude_unset=True,
+)
+def create_deployment(endpoint: str, body: DeploymentBody, request: Request) -> dict[str, Any]:
     p = platform_of(request)
     view = p.service.create_deployment(endpoint, body.spec, local=body.local)
     p.publisher.publish()
     return view
 
 
-@router.get("/online-endpoints/{endpoint}/deployments/{name}")
+@router.get(
+    "/online-endpoints/{endpoint}/deployments/{name}",
+    response_model=DeploymentView,
+    response_model_exclude_unset=True,
+)
 def show_deployment(endpoint: str, name: str, request: Request) -> dict[str, Any]:
     p = platform_of(request)
     return p.service.deployment_view(p.store.get_deployment(endpoint, name))
 
 
-@router.put("/online-endpoints/{endpoint}/deployments/{name}")
-def update_deployment(endpoint: str, name: str, body: SpecBody, request: Request) -> dict[str, Any]:
+@router.put(
+    "/online-endpoints/{endpoint}/deployments/{name}",
+    response_model=DeploymentView,
+    response_model_exclude_unset=True,
+)
+def update_deployment(
+    endpoint: str, name: str, body: DeploymentBody, request: Request
+) -> dict[str, Any]:
     p = platform_of(request)
     return p.service.update_deployment(endpoint, name, body.spec)
 
 
-@router.delete("/online-endpoints/{endpoint}/deployments/{name}", status_code=202)
+@router.delete(
+    "/online-endpoints/{endpoint}/deployments/{name}", status_code=202, response_model=Deleting
+)
 def delete_deployment(endpoint: str, name: str, request: Request) -> dict[str, Any]:
     p = platform_of(request)
     p.service.delete_deployment(endpoint, name)
@@ -138,26 +198,28 @@ def delete_deployment(endpoint: str, name: str, request: Request) -> dict[str, A
     return {"name": name, "provisioning_state": "Deleting"}
 
 
-@router.get("/online-endpoints/{endpoint}/deployments/{name}/logs")
+@router.get("/online-endpoints/{endpoint}/deployments/{name}/logs", response_model=Logs)
 def deployment_logs(
     endpoint: str,
     name: str,
     request: Request,
-    container: str = "inference-server",
-    lines: int = 5000,
+    container: str = Query(
+        default="inference-server", description="inference-server or storage-initializer."
+    ),
+    lines: int = Query(default=5000, ge=0, le=1_000_000, description="Lines from the end."),
 ) -> dict[str, Any]:
     p = platform_of(request)
     return p.service.logs(endpoint, name, container, lines, p.backend.read_log)
 
 
-@router.post("/admin/stop-instances")
+@router.post("/admin/stop-instances", response_model=Stopped, response_model_exclude_unset=True)
 def stop_instances(request: Request) -> dict[str, Any]:
     """Drain and stop every instance; the reconciler stays paused (used by `switchman down`)."""
     p = platform_of(request)
     return {"stopped": p.reconciler.stop_all()}
 
 
-@router.get("/admin/info")
+@router.get("/admin/info", response_model=Info, response_model_exclude_unset=True)
 def info(request: Request) -> dict[str, Any]:
     p = platform_of(request)
     return {
@@ -168,7 +230,9 @@ def info(request: Request) -> dict[str, Any]:
 
 
 def create_app(platform: Platform, admin_token: str) -> FastAPI:
-    app = FastAPI(title="Switchman control plane", version="0.1.0")
+    app = FastAPI(title="Switchman control plane", version="v1")
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
+    app.add_middleware(VersionedPaths)
     app.state.platform = platform
     app.state.admin_token = admin_token
 
@@ -183,6 +247,16 @@ def create_app(platform: Platform, admin_token: str) -> FastAPI:
             {"message": f"Invalid request: {problems}", "code": "BadArgument"}, status_code=400
         )
 
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        # Unknown paths and methods answer in the API's error shape too.
+        codes = {404: "ResourceNotFound", 405: "MethodNotAllowed"}
+        return JSONResponse(
+            {"message": f"{exc.detail}", "code": codes.get(exc.status_code, "BadArgument")},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled control-plane error")
@@ -194,7 +268,7 @@ def create_app(platform: Platform, admin_token: str) -> FastAPI:
             status_code=500,
         )
 
-    @app.get("/api/health")
+    @app.get("/api/health", response_model=Health, responses={500: ERRORS[500]})
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
@@ -206,5 +280,6 @@ def create_app(platform: Platform, admin_token: str) -> FastAPI:
             if exc.name == name:
                 continue
             raise
-        app.include_router(module.router, dependencies=[Depends(require_admin)])
+        # Error answers are documented for every contributed route; see docs/internals.md.
+        app.include_router(module.router, dependencies=[Depends(require_admin)], responses=ERRORS)
     return app

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from switchman.controlplane.views import AssetView, Pruned, spec_body
 from switchman.environments import built_keys, prune
 from switchman.environments.reference import inline
 from switchman.errors import BadArgumentError, NotFoundError
@@ -28,7 +29,7 @@ _REMOTE_PREFIXES = ("azureml:", "azureml://", "http://", "https://", "runs:/")
 
 
 class AssetBody(BaseModel):
-    spec: dict[str, Any] = Field(description="The model or environment document, as in YAML.")
+    spec: spec_body(ModelSpec, "The model or environment document, as in YAML.", EnvironmentSpec)  # type: ignore[valid-type]
 
 
 def _platform(request: Request) -> Any:
@@ -91,12 +92,14 @@ Segment = Literal["models", "environments"]
 _KIND: dict[str, Kind] = {"models": "model", "environments": "environment"}
 
 
-@router.post("/api/{segment}", status_code=201)
+@router.post(
+    "/api/{segment}", status_code=201, response_model=AssetView, response_model_exclude_unset=True
+)
 def create_asset(request: Request, segment: Segment, body: AssetBody) -> dict[str, Any]:
     return _create(request, _KIND[segment], body)
 
 
-@router.get("/api/{segment}")
+@router.get("/api/{segment}", response_model=list[AssetView], response_model_exclude_unset=True)
 def list_assets(
     request: Request, segment: Segment, name: str | None = None, include_archived: bool = False
 ) -> list[dict[str, Any]]:
@@ -104,24 +107,34 @@ def list_assets(
     return [view(r) for r in store.list_assets(_KIND[segment], name, include_archived)]
 
 
-@router.get("/api/{segment}/{name}/versions/{version}")
+@router.get(
+    "/api/{segment}/{name}/versions/{version}",
+    response_model=AssetView,
+    response_model_exclude_unset=True,
+)
 def get_asset(request: Request, segment: Segment, name: str, version: str) -> dict[str, Any]:
     return _get(request, _KIND[segment], name, version)
 
 
-@router.get("/api/{segment}/{name}/latest")
+@router.get(
+    "/api/{segment}/{name}/latest", response_model=AssetView, response_model_exclude_unset=True
+)
 def get_latest_asset(request: Request, segment: Segment, name: str) -> dict[str, Any]:
     return _get(request, _KIND[segment], name, None)
 
 
-@router.post("/api/models/{name}/versions/{version}/archive")
+@router.post(
+    "/api/models/{name}/versions/{version}/archive",
+    response_model=AssetView,
+    response_model_exclude_unset=True,
+)
 def archive_model(request: Request, name: str, version: str) -> dict[str, Any]:
     store = _platform(request).store
     store.archive_asset("model", name, version)
     return _get(request, "model", name, version)
 
 
-@router.post("/api/environments/prune")
+@router.post("/api/environments/prune", response_model=Pruned, response_model_exclude_unset=True)
 def prune_environments(request: Request) -> dict[str, Any]:
     """Remove built environments that no deployment uses; report what was removed and kept."""
     platform = _platform(request)
