@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from switchman.controlplane.datacollection import data_collector_route
 from switchman.controlplane.secrets import Vault, token_audience
 from switchman.controlplane.store import Store
 from switchman.home import Home, write_private
@@ -31,6 +32,7 @@ def build_table(store: Store, vault: Vault) -> dict[str, Any]:
                 "max_concurrent_requests_per_instance": int(
                     settings.get("max_concurrent_requests_per_instance", 1)
                 ),
+                **data_collector_route(dep.spec),
                 "instances": [
                     {"id": i.id, "url": i.url, "ready": True, "pid": i.pid}
                     for i in instances

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from switchman.controlplane.datacollection import collector_environment
 from switchman.controlplane.quota import check_quota, default_quota
 from switchman.controlplane.secrets import Vault, new_key
 from switchman.controlplane.store import DeploymentRecord, EndpointRecord, Store
@@ -293,6 +294,7 @@ class EndpointService:
             "memory_limit_mib": _memory_limit(spec.instance_type, spec.environment_variables),
             "request_settings": spec.request_settings.model_dump(),
         }
+        resolved["environment_variables"].update(collector_environment(self.home, spec))
         resolved["template"] = hashlib.sha256(
             json.dumps(resolved, sort_keys=True).encode()
         ).hexdigest()[:16]

@@ -19,6 +19,7 @@ from switchman.dataplane.metrics import Metrics
 from switchman.dataplane.protocol import DEFAULT_BODY_LIMIT, HttpProtocol, ServerState
 from switchman.dataplane.service import ScoringService
 from switchman.dataplane.store import StateWriter
+from switchman.dataplane.tap import Tap
 from switchman.dataplane.watcher import TableWatcher
 from switchman.home import Home
 
@@ -49,11 +50,13 @@ class Router:
         self.config = config
         self.metrics = Metrics()
         self.writer = StateWriter(config.home.db_path, self.metrics, retention_s=config.retention_s)
+        self.tap = Tap(config.home.root, config.home.db_path)
         self.service = ScoringService(
             metrics=self.metrics,
             writer=self.writer,
             public_host=config.public_host,
             max_mirror_in_flight=config.max_mirror_in_flight,
+            tap=self.tap,
         )
         self.state = ServerState(
             self.service, self.metrics, body_limit=config.body_limit, limits=config.limits
@@ -85,6 +88,7 @@ class Router:
             loop.add_signal_handler(sig, self.request_stop)
         self.config.home.root.mkdir(parents=True, exist_ok=True)
         self.writer.start()
+        self.tap.start()
         self.watcher.poll()
         server = await loop.create_server(
             lambda: HttpProtocol(self.state),
@@ -125,6 +129,7 @@ class Router:
         await self.service.close()
         self.writer.roll(self.metrics.swap(), self.service.instances())
         self.writer.stop()
+        self.tap.stop()
         log.info("router stopped")
         return 0
 

@@ -35,6 +35,7 @@ from switchman.dataplane.metrics import InstanceInfo, Metrics
 from switchman.dataplane.policy import pick_deployment, pick_mirror
 from switchman.dataplane.store import StateWriter
 from switchman.dataplane.table import Deployment, Endpoint, RouteTable
+from switchman.dataplane.tap import Tap
 from switchman.dataplane.upstream import UpstreamPool
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ class ScoringService:
         public_host: the domain for Host-header routing (``<endpoint>.<domain>``); ``localhost`` if None.
         rng: random source for the traffic split and mirror sampling.
         max_mirror_in_flight: mirror copies in flight at most; more are dropped and counted.
+        tap: the data-collection / shadow-pairing hooks (None: neither).
     """
 
     def __init__(
@@ -186,8 +188,10 @@ class ScoringService:
         public_host: str | None = None,
         rng: Callable[[], float] = random.random,
         max_mirror_in_flight: int = 64,
+        tap: Tap | None = None,
     ) -> None:
         self.metrics = metrics
+        self.tap = tap  # data collection and shadow pairing (dataplane/tap.py), off the hot path
         self.writer = writer
         self.domain = (public_host or "localhost").lower()
         self.rng = rng
@@ -246,6 +250,8 @@ class ScoringService:
                 pool.close()
         self._auth, self._slots, self._pools, self._gates = auth, slots, pools, gates
         self.table = table
+        if self.tap is not None:
+            self.tap.install(table)
         self.metrics.table_version = table.version
 
     def instances(self) -> list[InstanceInfo]:
@@ -468,6 +474,8 @@ class ScoringService:
         call = _Call(
             self, req, None, live.request_id, live.client_id, ep.name, dep.name, mirrored=True
         )
+        if self.tap is not None:
+            self.tap.mirrored(live.request_id)
         try:
             self._forward(ep, dep, call)
         except ScoringError as exc:  # the client never sees a mirror's failure
@@ -485,6 +493,17 @@ class ScoringService:
             total_ms,
             len(req.body) + len(response.body),
         )
+        tap = self.tap
+        if tap is not None:
+            tap.finished(
+                req,
+                call.endpoint,
+                call.deployment,
+                call.request_id,
+                call.mirrored,
+                response,
+                total_ms,
+            )
         writer = self.writer
         if writer is None:
             return

@@ -29,6 +29,16 @@ class Instance:
 
 
 @dataclass(frozen=True, slots=True)
+class PayloadCapture:
+    """The router's part of a deployment's ``data_collector``: ``request``/``response`` capture."""
+
+    request_rate: float
+    response_rate: float
+    rolling_rate: str = "hour"
+    capture_headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Deployment:
     """A deployment's request settings and its instances."""
 
@@ -36,6 +46,7 @@ class Deployment:
     request_timeout_ms: int
     max_concurrent_requests_per_instance: int
     instances: tuple[Instance, ...]
+    capture: PayloadCapture | None = None
 
     @property
     def ready_instances(self) -> tuple[Instance, ...]:
@@ -131,6 +142,25 @@ def _deployment(name: str, raw: Any, where: str) -> Deployment:
         request_timeout_ms=int(timeout),
         max_concurrent_requests_per_instance=int(mcr),
         instances=tuple(_instance(i, f"{where}.instances[{n}]") for n, i in enumerate(instances)),
+        capture=_capture(raw.get("data_collector"), f"{where}.data_collector"),
+    )
+
+
+def _capture(raw: Any, where: str) -> PayloadCapture | None:
+    if raw is None:
+        return None
+    _require(isinstance(raw, dict), where, "must be an object")
+    rates = raw.get("collections") or {}
+    _require(isinstance(rates, dict), f"{where}.collections", "must be an object")
+    request, response = float(rates.get("request", 0.0)), float(rates.get("response", 0.0))
+    if request <= 0 and response <= 0:
+        return None
+    headers = raw.get("capture_headers") or []
+    return PayloadCapture(
+        request_rate=request,
+        response_rate=response,
+        rolling_rate=str(raw.get("rolling_rate", "hour")),
+        capture_headers=tuple(str(h).lower() for h in headers),
     )
 
 

@@ -15,6 +15,7 @@ from collections import deque
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from switchman.runtime import correlation
 from switchman.runtime.inputs import InputError, MethodNotScored, build_kwargs
 from switchman.runtime.loader import InputMode, UserScript
 from switchman.runtime.logs import AccessLog
@@ -242,6 +243,7 @@ class ScoringApp:
     def _run(self, call: _Call, kwargs: dict[str, Any]) -> None:
         """Worker thread: call run() and post the reply back to the loop."""
         started = call.started = time.perf_counter()
+        token = correlation.enter(call.ids[0][1] if call.ids else None)  # for Collector.collect
         try:
             result = self.script.invoke(kwargs)
         except BaseException:
@@ -254,6 +256,8 @@ class ScoringApp:
             except Exception:
                 logger.error(f"Encountered Exception: {traceback.format_exc()}")
                 reply = error_reply(500, INTERNAL_ERROR_MESSAGE)
+        finally:
+            correlation.leave(token)
         self.loop.call_soon_threadsafe(self._complete, call, reply)
 
     def _complete(self, call: _Call, reply: Reply) -> None:

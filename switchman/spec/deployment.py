@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from switchman.spec.base import SpecModel, TopLevelSpec
+from switchman.spec.datacollector import DataCollectorSpec
 from switchman.spec.environment import EnvironmentSpec
 from switchman.spec.model import ModelSpec
 from switchman.spec.names import name_problem
@@ -109,8 +110,8 @@ class OnlineDeploymentSpec(TopLevelSpec):
         default="enabled", description="Recorded only."
     )
     private_network_connection: bool | None = Field(default=None, description="Recorded only.")
-    data_collector: dict[str, Any] | None = Field(
-        default=None, description="Payload capture settings."
+    data_collector: DataCollectorSpec | None = Field(
+        default=None, description="Payload capture and custom logging (reference §3.6)."
     )
     resources: dict[str, Any] | None = Field(
         default=None, description="Kubernetes requests/limits."
