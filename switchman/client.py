@@ -224,6 +224,14 @@ class Client:
             time.sleep(interval)
             interval = min(interval * 1.5, 0.2)
 
+    # -- autoscale (switchman monitor autoscale, issue #12) ---------------------------------------
+
+    def autoscale(
+        self, method: str, path: str = "", body: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """``/api/autoscale/settings{path}``: the autoscale settings, rules and profiles."""
+        return self.request(method, f"/api/autoscale/settings{path}", body, params)
+
     def _wait_gone(self, path: str, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

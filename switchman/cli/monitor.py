@@ -233,3 +233,6 @@ def register(subparsers: Any) -> None:
     )
     _filters(p, endpoint=False)
     p.set_defaults(func=query)
+    from switchman.cli.autoscale import register as register_autoscale
+
+    register_autoscale(sub)

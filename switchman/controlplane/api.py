@@ -34,7 +34,11 @@ from switchman.spec.endpoint import OnlineEndpointSpec
 logger = logging.getLogger(__name__)
 
 # Optional routers other parts contribute (registry, monitoring); absent modules are skipped.
-EXTRA_ROUTERS = ("switchman.controlplane.api_assets", "switchman.controlplane.api_monitor")
+EXTRA_ROUTERS = (
+    "switchman.controlplane.api_assets",
+    "switchman.controlplane.api_monitor",
+    "switchman.controlplane.api_autoscale",
+)
 
 
 class EndpointBody(BaseModel):
