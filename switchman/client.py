@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json as jsonlib
+import ssl
 import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -27,9 +28,18 @@ class Client:
     """A thin typed wrapper over the control-plane REST API (docs/internals.md)."""
 
     def __init__(
-        self, api_url: str, token: str, *, router_url: str | None = None, home: Home | None = None
+        self,
+        api_url: str,
+        token: str,
+        *,
+        router_url: str | None = None,
+        home: Home | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        # security: https API URLs are verified against the platform's CA (switchman.tls)
+        self.ssl_context = ssl_context
+        self._https = api_url.startswith("https://")
         self.router_url = router_url
         self.home = home
         parts = urlsplit(self.api_url)
@@ -46,7 +56,18 @@ class Client:
         token = home.admin_token()
         if not server or not token:
             raise PlatformNotRunningError(NOT_RUNNING.format(home=home.root))
-        return cls(server["api_url"], token, router_url=server.get("router_url"), home=home)
+        ctx = None
+        if server.get("ca_file"):
+            from switchman.tls import client_context
+
+            ctx = client_context(server["ca_file"])
+        return cls(
+            server["api_url"],
+            token,
+            router_url=server.get("router_url"),
+            home=home,
+            ssl_context=ctx,
+        )
 
     def close(self) -> None:
         if self._conn is not None:
@@ -83,7 +104,12 @@ class Client:
     ) -> tuple[int, bytes]:
         for attempt in (1, 2):
             if self._conn is None:
-                self._conn = http.client.HTTPConnection(self._host, self._port, timeout=120.0)
+                if self._https:
+                    self._conn = http.client.HTTPSConnection(
+                        self._host, self._port, timeout=120.0, context=self.ssl_context
+                    )
+                else:
+                    self._conn = http.client.HTTPConnection(self._host, self._port, timeout=120.0)
             try:
                 self._conn.request(method, path, body=body, headers=headers)
                 response = self._conn.getresponse()

@@ -164,8 +164,14 @@ def cmd_invoke(args: argparse.Namespace) -> Any:
     if args.deployment_name:
         headers["azureml-model-deployment"] = args.deployment_name
     try:
+        verify: Any = c.ssl_context or True  # https scoring URIs: the platform's CA
         response = httpx.post(
-            endpoint["scoring_uri"], content=body, headers=headers, timeout=200.0, trust_env=False
+            endpoint["scoring_uri"],
+            content=body,
+            headers=headers,
+            timeout=200.0,
+            trust_env=False,
+            verify=verify,
         )
     except httpx.HTTPError as exc:
         raise SwitchmanError(

@@ -23,6 +23,7 @@ from switchman.cli.main import add_common
 from switchman.client import Client
 from switchman.errors import BadArgumentError, PlatformError, SwitchmanError
 from switchman.home import Home, write_private
+from switchman.tls import TlsFiles, check_pair, client_context, ensure_local
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 20.0
@@ -42,6 +43,12 @@ def register(sub: Any) -> None:
         "--host",
         default=None,
         help="Address the router binds (default 127.0.0.1; 0.0.0.0 serves other machines).",
+    )
+    up.add_argument("--tls", action="store_true", help="The router serves HTTPS only.")
+    up.add_argument("--tls-cert", default=None, help="PEM certificate (chain) for --tls.")
+    up.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert.")
+    up.add_argument(
+        "--api-tls", action="store_true", help="The control plane serves HTTPS too (with --tls)."
     )
     add_common(up)
     up.set_defaults(func=cmd_up)
@@ -114,9 +121,14 @@ def _start_part(
     return _spawn(cmd, home.logs_dir / f"{name}.log", env)
 
 
-def _ready(url: str) -> bool:
+def _ready(url: str, ctx: Any = None) -> bool:
+    opener = _NO_PROXY
+    if ctx is not None:
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx)
+        )
     try:
-        with _NO_PROXY.open(url, timeout=1.0) as response:
+        with opener.open(url, timeout=1.0) as response:
             return int(response.status) == 200
     except (urllib.error.URLError, OSError):
         return False
@@ -173,29 +185,33 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
     env = dict(os.environ, SWITCHMAN_HOME=str(home.root))
     if quota is not None:
         env["SWITCHMAN_QUOTA_VCPUS"] = str(quota)
+    tls = _tls_files(args, home, public_host)
     started: list[subprocess.Popen[bytes]] = []
     cp_pid = procs.get("control-plane", {}).get("pid")
     router_pid = procs.get("router", {}).get("pid")
     try:
         extra = ["--public-host", public_host] if public_host else []
+        tls_args = ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)] if tls else []
         if not cp_alive:
             args_cp = ["--port", str(api_port), "--router-port", str(router_port), *extra]
+            args_cp += (["--router-tls"] if tls else []) + (tls_args if args.api_tls else [])
             proc = _start_part(home, "control-plane", "switchman.controlplane", args_cp, env)
             started.append(proc)
             cp_pid = proc.pid
         if not router_alive:
-            args_router = ["--host", bind_host, "--port", str(router_port), *extra]
+            args_router = ["--host", bind_host, "--port", str(router_port), *extra, *tls_args]
             proc = _start_part(home, "router", "switchman.dataplane", args_router, env)
             started.append(proc)
             router_pid = proc.pid
-        api_url = f"http://127.0.0.1:{api_port}"
-        router_url = f"http://127.0.0.1:{router_port}"
+        api_url = f"{'https' if tls and args.api_tls else 'http'}://127.0.0.1:{api_port}"
+        router_url = f"{'https' if tls else 'http'}://127.0.0.1:{router_port}"
+        ctx = client_context(tls.ca) if tls else None
         deadline = time.monotonic() + START_TIMEOUT_S
         checks = {"control-plane": api_url + "/api/health", "router": router_url + "/-/ready"}
         pending = dict(checks)
         while pending and time.monotonic() < deadline:
             for name, url in list(pending.items()):
-                if _ready(url):
+                if _ready(url, ctx):
                     pending.pop(name)
             for proc in started:
                 if proc.poll() is not None:
@@ -229,6 +245,8 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
             "router": {"pid": router_pid, "url": router_url},
         },
     }
+    if tls:
+        info["ca_file"] = str(tls.ca)  # what clients trust (switchman.tls.client_context_for)
     write_private(home.server_file, json.dumps(info, indent=2))
     write_private(
         home.root / "last-ports.json",
@@ -243,6 +261,26 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
         ),
     )
     return {"status": "running", **{k: info[k] for k in ("home", "api_url", "router_url")}}
+
+
+def _tls_files(args: argparse.Namespace, home: Home, public_host: str | None) -> TlsFiles | None:
+    """The certificate the platform serves with (checked), or None for plain HTTP."""
+    tls_flags = bool(getattr(args, "tls", False) or getattr(args, "tls_cert", None))
+    if not tls_flags:
+        if getattr(args, "api_tls", False):
+            raise BadArgumentError("--api-tls needs --tls: the router serves HTTPS first.")
+        return None
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if bool(cert) != bool(key):
+        raise BadArgumentError(
+            "--tls-cert and --tls-key go together: pass both (a PEM certificate and its key), or "
+            "neither to let `switchman up --tls` make a local CA and certificate."
+        )
+    if cert and key:
+        check_pair(Path(cert).resolve(), Path(key).resolve())
+        # a self-signed or private certificate: clients trust it as its own anchor
+        return TlsFiles(Path(cert).resolve(), Path(key).resolve(), Path(cert).resolve())
+    return ensure_local(home, public_host)
 
 
 def _stop_pid(pid: int | None, timeout: float) -> None:

@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--router-port", type=int, required=True)
     parser.add_argument("--public-host", default=None)
+    parser.add_argument("--router-tls", action="store_true", help="The router serves HTTPS.")
+    parser.add_argument("--tls-cert", default=None, help="Serve the API over HTTPS with this.")
+    parser.add_argument("--tls-key", default=None)
     return parser.parse_args(argv)
 
 
@@ -36,7 +39,9 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname).1s [%(process)d] %(name)s - %(message)s",
     )
     home = Home.from_env(args.home)
-    platform = Platform.create(home, Addresses(args.router_port, args.public_host))
+    platform = Platform.create(
+        home, Addresses(args.router_port, args.public_host, "https" if args.router_tls else "http")
+    )
     token = home.admin_token(create=True)
     assert token is not None
     app = create_app(platform, token)
@@ -58,4 +63,15 @@ def main(argv: list[str] | None = None) -> None:
 
     app.router.lifespan_context = lifespan
     logger.info("control plane for %s listening on %s:%d", home.root, args.host, args.port)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    tls = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key} if args.tls_cert else {}
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level="warning", access_log=False, **tls
+    )
+    if args.tls_cert:
+        from pathlib import Path
+
+        from switchman.tls import server_context
+
+        config.load()
+        config.ssl = server_context(Path(args.tls_cert), Path(args.tls_key))  # TLS 1.2+, modern
+    uvicorn.Server(config).run()

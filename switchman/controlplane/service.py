@@ -42,6 +42,7 @@ class Addresses:
 
     router_port: int
     public_host: str | None = None
+    scheme: str = "http"  # "https" when the router serves TLS (switchman up --tls)
 
     def scoring_uri(self, endpoint: str) -> str:
         return self._base(endpoint) + "/score"
@@ -51,8 +52,8 @@ class Addresses:
 
     def _base(self, endpoint: str) -> str:
         if self.public_host:
-            return f"http://{endpoint}.{self.public_host}:{self.router_port}"
-        return f"http://127.0.0.1:{self.router_port}/endpoints/{endpoint}"
+            return f"{self.scheme}://{endpoint}.{self.public_host}:{self.router_port}"
+        return f"{self.scheme}://127.0.0.1:{self.router_port}/endpoints/{endpoint}"
 
 
 def _state(status: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from switchman.dataplane.guard import (
     DEFAULT_HEAD_BYTES,
@@ -97,7 +98,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_KEEP_ALIVE_TIMEOUT_S,
         help="Seconds an idle keep-alive connection stays open.",
     )
+    parser.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS (with --tls-key).")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert.")
     args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.tls_cert:
+        from switchman.errors import BadArgumentError
+        from switchman.tls import check_pair
+
+        try:
+            check_pair(Path(args.tls_cert), Path(args.tls_key))
+        except BadArgumentError as exc:
+            print(f"ERROR: {exc.message}", file=sys.stderr)
+            return 2
     config = RouterConfig(
         home=Home.from_env(args.home),
         host=args.host,
@@ -114,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             header_timeout_s=args.header_timeout,
             keep_alive_timeout_s=args.keep_alive_timeout,
         ),
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
     )
     return run(config)
 

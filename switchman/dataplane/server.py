@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from switchman.dataplane.guard import ConnectionGuard, HeadLimits
 from switchman.dataplane.metrics import Metrics
@@ -22,6 +23,7 @@ from switchman.dataplane.store import StateWriter
 from switchman.dataplane.tap import Tap
 from switchman.dataplane.watcher import TableWatcher
 from switchman.home import Home
+from switchman.tls import CertReloader, server_context
 
 log = logging.getLogger("switchman.dataplane")
 
@@ -41,6 +43,8 @@ class RouterConfig:
     poll_interval: float = 0.075
     max_mirror_in_flight: int = 64
     limits: HeadLimits = field(default_factory=HeadLimits)
+    tls_cert: Path | None = None  # both set: serve HTTPS only (switchman/tls.py)
+    tls_key: Path | None = None
 
 
 class Router:
@@ -78,6 +82,11 @@ class Router:
             await asyncio.sleep(self.config.metrics_interval)
             self.writer.roll(self.metrics.swap(), self.service.instances())
 
+    async def _reload_tls(self, reloader: CertReloader) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            reloader.poll()
+
     def request_stop(self) -> None:
         self._stop.set()
 
@@ -90,16 +99,26 @@ class Router:
         self.writer.start()
         self.tap.start()
         self.watcher.poll()
+        tls = None
+        if self.config.tls_cert and self.config.tls_key:
+            tls = server_context(self.config.tls_cert, self.config.tls_key)
+            self._spawn(
+                self._reload_tls(CertReloader(tls, self.config.tls_cert, self.config.tls_key)),
+                "tls-reloader",
+            )
         server = await loop.create_server(
             lambda: HttpProtocol(self.state),
             self.config.host,
             self.config.port,
             backlog=2048,
             reuse_address=True,
+            ssl=tls,
+            ssl_handshake_timeout=self.config.limits.header_timeout_s if tls else None,
         )
         port = server.sockets[0].getsockname()[1]
         log.info(
-            "router listening on http://%s:%d (home %s)",
+            "router listening on %s://%s:%d (home %s)",
+            "https" if tls else "http",
             self.config.host,
             port,
             self.config.home.root,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -94,10 +95,15 @@ class RouterProcess:
     log: Path
     version: int = 0
     tables: list[dict[str, Any]] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None  # set: the router serves HTTPS, trusted through this
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        return self.tls or True
 
     def metrics_value(self, name: str, **labels: str) -> float:
         """Sum of the samples of ``name`` in /metrics whose labels include ``labels``."""
@@ -105,7 +111,7 @@ class RouterProcess:
 
         total = 0.0
         for family in text_string_to_metric_families(
-            httpx.get(self.url + "/metrics", timeout=5).text
+            httpx.get(self.url + "/metrics", timeout=5, verify=self.verify).text
         ):
             for sample in family.samples:
                 if sample.name == name and all(
@@ -127,7 +133,10 @@ class RouterProcess:
             version = self.version
             wait_for(
                 lambda: (
-                    httpx.get(self.url + "/-/routes", timeout=2).json().get("version") == version
+                    httpx.get(self.url + "/-/routes", timeout=2, verify=self.verify)
+                    .json()
+                    .get("version")
+                    == version
                 ),
                 timeout=10,
                 what=f"router to serve routes version {version}",
@@ -136,8 +145,11 @@ class RouterProcess:
 
 
 @contextmanager
-def router(home: Path, *extra: str) -> Iterator[RouterProcess]:
-    """Start the router on a free port for ``home``; stop it (SIGTERM to its group) afterwards."""
+def router(home: Path, *extra: str, tls: ssl.SSLContext | None = None) -> Iterator[RouterProcess]:
+    """Start the router on a free port for ``home``; stop it (SIGTERM to its group) afterwards.
+
+    ``tls``: the client context that trusts the certificate given in ``extra`` (--tls-cert).
+    """
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = home / "router.log"
@@ -158,17 +170,19 @@ def router(home: Path, *extra: str) -> Iterator[RouterProcess]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    running = RouterProcess(home, port, proc, log)
+    running = RouterProcess(home, port, proc, log, tls=tls)
     try:
-        wait_for(lambda: _listening(running.url), timeout=20, what="router to listen")
+        wait_for(
+            lambda: _listening(running.url, running.verify), timeout=20, what="router to listen"
+        )
         yield running
     finally:
         stop_process(proc)
 
 
-def _listening(url: str) -> bool:
+def _listening(url: str, verify: ssl.SSLContext | bool = True) -> bool:
     try:
-        httpx.get(url + "/-/ready", timeout=1)
+        httpx.get(url + "/-/ready", timeout=1, verify=verify)
     except httpx.TransportError:
         return False
     return True
