@@ -134,6 +134,11 @@ class Client:
         raise AssertionError("unreachable")
 
     # -- endpoints -------------------------------------------------------------------------------
+    # ``local=True`` addresses the local endpoint of a name, which may live beside a managed one.
+
+    @staticmethod
+    def _local(local: bool) -> dict[str, Any] | None:
+        return {"local": "true"} if local else None
 
     def list_endpoints(self) -> list[dict[str, Any]]:
         return list(self.request("GET", "/api/online-endpoints"))
@@ -141,30 +146,45 @@ class Client:
     def create_endpoint(self, spec: dict[str, Any], *, local: bool = False) -> dict[str, Any]:
         return dict(self.request("POST", "/api/online-endpoints", {"spec": spec, "local": local}))
 
-    def get_endpoint(self, name: str) -> dict[str, Any]:
-        return dict(self.request("GET", f"/api/online-endpoints/{name}"))
+    def get_endpoint(self, name: str, *, local: bool = False) -> dict[str, Any]:
+        path = f"/api/online-endpoints/{name}"
+        return dict(self.request("GET", path, params=self._local(local)))
 
-    def update_endpoint(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.request("PUT", f"/api/online-endpoints/{name}", {"spec": spec}))
+    def update_endpoint(
+        self, name: str, spec: dict[str, Any], *, local: bool = False
+    ) -> dict[str, Any]:
+        path = f"/api/online-endpoints/{name}"
+        return dict(self.request("PUT", path, {"spec": spec}, params=self._local(local)))
 
-    def delete_endpoint(self, name: str, *, wait: bool = True, timeout: float = 120.0) -> None:
-        self.request("DELETE", f"/api/online-endpoints/{name}")
+    def delete_endpoint(
+        self, name: str, *, wait: bool = True, timeout: float = 120.0, local: bool = False
+    ) -> None:
+        path = f"/api/online-endpoints/{name}"
+        self.request("DELETE", path, params=self._local(local))
         if wait:
-            self._wait_gone(f"/api/online-endpoints/{name}", timeout, f"endpoint {name}")
+            self._wait_gone(path, timeout, f"endpoint {name}", local=local)
 
-    def get_credentials(self, name: str) -> dict[str, Any]:
-        return dict(self.request("POST", f"/api/online-endpoints/{name}/credentials"))
+    def get_credentials(self, name: str, *, local: bool = False) -> dict[str, Any]:
+        path = f"/api/online-endpoints/{name}/credentials"
+        return dict(self.request("POST", path, params=self._local(local)))
 
     def regenerate_keys(
-        self, name: str, key_type: str = "primary", key_value: str | None = None
+        self,
+        name: str,
+        key_type: str = "primary",
+        key_value: str | None = None,
+        *,
+        local: bool = False,
     ) -> dict[str, Any]:
         body = {"key_type": key_type, "key_value": key_value}
-        return dict(self.request("POST", f"/api/online-endpoints/{name}/regenerate-keys", body))
+        path = f"/api/online-endpoints/{name}/regenerate-keys"
+        return dict(self.request("POST", path, body, params=self._local(local)))
 
     # -- deployments -----------------------------------------------------------------------------
 
-    def list_deployments(self, endpoint: str) -> list[dict[str, Any]]:
-        return list(self.request("GET", f"/api/online-endpoints/{endpoint}/deployments"))
+    def list_deployments(self, endpoint: str, *, local: bool = False) -> list[dict[str, Any]]:
+        path = f"/api/online-endpoints/{endpoint}/deployments"
+        return list(self.request("GET", path, params=self._local(local)))
 
     def create_deployment(
         self,
@@ -182,10 +202,13 @@ class Client:
                 {"spec": spec, "local": local},
             )
         )
-        return self.wait_deployment(endpoint, view["name"], timeout=timeout) if wait else view
+        if not wait:
+            return view
+        return self.wait_deployment(endpoint, view["name"], timeout=timeout, local=local)
 
-    def get_deployment(self, endpoint: str, name: str) -> dict[str, Any]:
-        return dict(self.request("GET", f"/api/online-endpoints/{endpoint}/deployments/{name}"))
+    def get_deployment(self, endpoint: str, name: str, *, local: bool = False) -> dict[str, Any]:
+        path = f"/api/online-endpoints/{endpoint}/deployments/{name}"
+        return dict(self.request("GET", path, params=self._local(local)))
 
     def update_deployment(
         self,
@@ -195,26 +218,42 @@ class Client:
         *,
         wait: bool = True,
         timeout: float = 900.0,
+        local: bool = False,
     ) -> dict[str, Any]:
-        self.request("PUT", f"/api/online-endpoints/{endpoint}/deployments/{name}", {"spec": spec})
-        return (
-            self.wait_deployment(endpoint, name, timeout=timeout)
-            if wait
-            else self.get_deployment(endpoint, name)
-        )
+        path = f"/api/online-endpoints/{endpoint}/deployments/{name}"
+        self.request("PUT", path, {"spec": spec}, params=self._local(local))
+        if wait:
+            return self.wait_deployment(endpoint, name, timeout=timeout, local=local)
+        return self.get_deployment(endpoint, name, local=local)
 
     def delete_deployment(
-        self, endpoint: str, name: str, *, wait: bool = True, timeout: float = 120.0
+        self,
+        endpoint: str,
+        name: str,
+        *,
+        wait: bool = True,
+        timeout: float = 120.0,
+        local: bool = False,
     ) -> None:
-        self.request("DELETE", f"/api/online-endpoints/{endpoint}/deployments/{name}")
+        path = f"/api/online-endpoints/{endpoint}/deployments/{name}"
+        self.request("DELETE", path, params=self._local(local))
         if wait:
-            path = f"/api/online-endpoints/{endpoint}/deployments/{name}"
-            self._wait_gone(path, timeout, f"deployment {name}")
+            self._wait_gone(path, timeout, f"deployment {name}", local=local)
 
     def get_logs(
-        self, endpoint: str, name: str, container: str = "inference-server", lines: int = 5000
+        self,
+        endpoint: str,
+        name: str,
+        container: str = "inference-server",
+        lines: int = 5000,
+        *,
+        local: bool = False,
     ) -> dict[str, Any]:
-        params = {"container": container, "lines": lines}
+        params: dict[str, Any] = {
+            "container": container,
+            "lines": lines,
+            **(self._local(local) or {}),
+        }
         return dict(
             self.request(
                 "GET", f"/api/online-endpoints/{endpoint}/deployments/{name}/logs", params=params
@@ -222,13 +261,19 @@ class Client:
         )
 
     def wait_deployment(
-        self, endpoint: str, name: str, *, timeout: float = 900.0, on_poll: Any = None
+        self,
+        endpoint: str,
+        name: str,
+        *,
+        timeout: float = 900.0,
+        on_poll: Any = None,
+        local: bool = False,
     ) -> dict[str, Any]:
         """Poll until the deployment is Succeeded (returned) or Failed (raised with the reason)."""
         deadline = time.monotonic() + timeout
         interval = 0.05
         while True:
-            view = self.get_deployment(endpoint, name)
+            view = self.get_deployment(endpoint, name, local=local)
             state = view.get("provisioning_state")
             if on_poll is not None:
                 on_poll(view)
@@ -258,11 +303,11 @@ class Client:
         """``/api/autoscale/settings{path}``: the autoscale settings, rules and profiles."""
         return self.request(method, f"/api/autoscale/settings{path}", body, params)
 
-    def _wait_gone(self, path: str, timeout: float, what: str) -> None:
+    def _wait_gone(self, path: str, timeout: float, what: str, *, local: bool = False) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                self.request("GET", path)
+                self.request("GET", path, params=self._local(local))
             except SwitchmanError as exc:
                 if exc.status == 404:
                     return

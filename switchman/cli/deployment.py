@@ -86,7 +86,7 @@ def _names(args: argparse.Namespace) -> tuple[str, str | None]:
     return endpoint, name
 
 
-def _wait(c: Any, endpoint: str, name: str, verb: str) -> dict[str, Any]:
+def _wait(c: Any, endpoint: str, name: str, verb: str, *, local: bool = False) -> dict[str, Any]:
     with progress(f"{verb} deployment {name}...") as update:
 
         def show(view: dict[str, Any]) -> None:
@@ -95,7 +95,7 @@ def _wait(c: Any, endpoint: str, name: str, verb: str) -> dict[str, Any]:
                 f"{view.get('provisioning_state')} ({ready}/{view.get('instance_count', '?')} instances ready)"
             )
 
-        return dict(c.wait_deployment(endpoint, name, on_poll=show))
+        return dict(c.wait_deployment(endpoint, name, on_poll=show, local=local))
 
 
 def cmd_create(args: argparse.Namespace) -> Any:
@@ -119,9 +119,9 @@ def cmd_create(args: argparse.Namespace) -> Any:
     view = c.create_deployment(endpoint, spec.to_dict(), wait=False, local=args.local)
     if args.no_wait:
         return view
-    view = _wait(c, endpoint, spec.name, "Creating")
+    view = _wait(c, endpoint, spec.name, "Creating", local=args.local)
     if args.all_traffic:
-        current = c.get_endpoint(endpoint)
+        current = c.get_endpoint(endpoint, local=args.local)
         doc = editable(current)
         doc["traffic"] = {
             spec.name: 100,
@@ -130,8 +130,8 @@ def cmd_create(args: argparse.Namespace) -> Any:
         doc["mirror_traffic"] = {
             k: v for k, v in current.get("mirror_traffic", {}).items() if k != spec.name
         }
-        c.update_endpoint(endpoint, doc)
-        view = c.get_deployment(endpoint, spec.name)
+        c.update_endpoint(endpoint, doc, local=args.local)
+        view = c.get_deployment(endpoint, spec.name, local=args.local)
     return view
 
 
@@ -143,7 +143,7 @@ def cmd_update(args: argparse.Namespace) -> Any:
     if not name:
         raise BadArgumentError("Name the deployment with -n/--name or name: in the file.")
     c = client()
-    current = c.get_deployment(endpoint, name)
+    current = c.get_deployment(endpoint, name, local=args.local)
     spec, _ = load_spec(
         OnlineDeploymentSpec,
         args.file,
@@ -151,28 +151,32 @@ def cmd_update(args: argparse.Namespace) -> Any:
         defaults={"name": name, "endpoint_name": endpoint},
         base=editable(current),
     )
-    c.update_deployment(endpoint, name, spec.to_dict(), wait=False)
+    c.update_deployment(endpoint, name, spec.to_dict(), wait=False, local=args.local)
     if args.no_wait:
-        return c.get_deployment(endpoint, name)
-    return _wait(c, endpoint, name, "Updating")
+        return c.get_deployment(endpoint, name, local=args.local)
+    return _wait(c, endpoint, name, "Updating", local=args.local)
 
 
 def cmd_show(args: argparse.Namespace) -> Any:
-    return client().get_deployment(args.endpoint_name, args.name)
+    return client().get_deployment(args.endpoint_name, args.name, local=args.local)
 
 
 def cmd_list(args: argparse.Namespace) -> Any:
-    return client().list_deployments(args.endpoint_name)
+    return client().list_deployments(args.endpoint_name, local=args.local)
 
 
 def cmd_delete(args: argparse.Namespace) -> Any:
     confirm(args, f"Delete deployment {args.name!r} of endpoint {args.endpoint_name!r}?")
-    client().delete_deployment(args.endpoint_name, args.name, wait=not args.no_wait)
+    client().delete_deployment(
+        args.endpoint_name, args.name, wait=not args.no_wait, local=args.local
+    )
     return None
 
 
 def cmd_logs(args: argparse.Namespace) -> Any:
-    result = client().get_logs(args.endpoint_name, args.name, args.container, args.lines)
+    result = client().get_logs(
+        args.endpoint_name, args.name, args.container, args.lines, local=args.local
+    )
     text = str(result.get("text", ""))
     if args.output == "json" and not args.query:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")

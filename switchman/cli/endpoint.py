@@ -88,7 +88,7 @@ def cmd_create(args: argparse.Namespace) -> Any:
 
 
 def cmd_show(args: argparse.Namespace) -> Any:
-    return client().get_endpoint(args.name)
+    return client().get_endpoint(args.name, local=args.local)
 
 
 def cmd_list(args: argparse.Namespace) -> Any:
@@ -104,7 +104,7 @@ def cmd_update(args: argparse.Namespace) -> Any:
     if not name:
         raise BadArgumentError("Name the endpoint with -n/--name (or in the file given with -f).")
     c = client()
-    current = c.get_endpoint(name)
+    current = c.get_endpoint(name, local=args.local)
     spec, _ = load_spec(
         OnlineEndpointSpec,
         args.file,
@@ -121,21 +121,21 @@ def cmd_update(args: argparse.Namespace) -> Any:
         }
     # Re-validate the merged document so the traffic rules speak about the flags' values.
     checked = validate(OnlineEndpointSpec, doc, source="the command line")
-    return c.update_endpoint(name, checked.to_dict())
+    return c.update_endpoint(name, checked.to_dict(), local=args.local)
 
 
 def cmd_delete(args: argparse.Namespace) -> Any:
     confirm(args, f"Delete endpoint {args.name!r} and all its deployments?")
-    client().delete_endpoint(args.name, wait=not args.no_wait)
+    client().delete_endpoint(args.name, wait=not args.no_wait, local=args.local)
     return None
 
 
 def cmd_credentials(args: argparse.Namespace) -> Any:
-    return client().get_credentials(args.name)
+    return client().get_credentials(args.name, local=args.local)
 
 
 def cmd_regenerate(args: argparse.Namespace) -> Any:
-    client().regenerate_keys(args.name, args.key_type, args.key_value)
+    client().regenerate_keys(args.name, args.key_type, args.key_value, local=args.local)
     return None
 
 
@@ -156,7 +156,7 @@ def cmd_invoke(args: argparse.Namespace) -> Any:
     import httpx  # only `invoke` needs it; keeping it out of start-up saves ~0.3 s a command
 
     c = client()
-    endpoint = c.get_endpoint(args.name)
+    endpoint = c.get_endpoint(args.name, local=args.local)
     headers = {"Content-Type": "application/json"}
     token = bearer(c, endpoint)
     if token:

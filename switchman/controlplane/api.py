@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from switchman.controlplane.openapi import ERRORS, VersionedPaths, document
 from switchman.controlplane.platform import Platform
+from switchman.controlplane.service import endpoint_key
 from switchman.controlplane.views import (
     Credentials,
     Deleting,
@@ -58,6 +59,10 @@ class RegenerateBody(BaseModel):
     key_value: str | None = Field(
         default=None, description="Set this key value instead of a random one."
     )
+
+
+# `?local=true` addresses the local endpoint of that name (it may live beside a managed one).
+LocalFlag = Query(default=False, description="Address the local endpoint of this name.")
 
 
 def platform_of(request: Request) -> Platform:
@@ -106,25 +111,27 @@ def create_endpoint(body: EndpointBody, request: Request) -> dict[str, Any]:
 @router.get(
     "/online-endpoints/{name}", response_model=EndpointView, response_model_exclude_unset=True
 )
-def show_endpoint(name: str, request: Request) -> dict[str, Any]:
+def show_endpoint(name: str, request: Request, local: bool = LocalFlag) -> dict[str, Any]:
     p = platform_of(request)
-    return p.service.endpoint_view(p.store.get_endpoint(name))
+    return p.service.endpoint_view(p.store.get_endpoint(endpoint_key(name, local)))
 
 
 @router.put(
     "/online-endpoints/{name}", response_model=EndpointView, response_model_exclude_unset=True
 )
-def update_endpoint(name: str, body: EndpointBody, request: Request) -> dict[str, Any]:
+def update_endpoint(
+    name: str, body: EndpointBody, request: Request, local: bool = LocalFlag
+) -> dict[str, Any]:
     p = platform_of(request)
-    view = p.service.update_endpoint(name, body.spec)
+    view = p.service.update_endpoint(endpoint_key(name, local), body.spec)
     p.publisher.publish()
     return view
 
 
 @router.delete("/online-endpoints/{name}", status_code=202, response_model=Deleting)
-def delete_endpoint(name: str, request: Request) -> dict[str, Any]:
+def delete_endpoint(name: str, request: Request, local: bool = LocalFlag) -> dict[str, Any]:
     p = platform_of(request)
-    p.service.delete_endpoint(name)
+    p.service.delete_endpoint(endpoint_key(name, local))
     p.publisher.publish()
     return {"name": name, "provisioning_state": "Deleting"}
 
@@ -134,14 +141,16 @@ def delete_endpoint(name: str, request: Request) -> dict[str, Any]:
     response_model=Credentials,
     response_model_exclude_unset=True,
 )
-def credentials(name: str, request: Request) -> dict[str, Any]:
-    return platform_of(request).service.credentials(name)
+def credentials(name: str, request: Request, local: bool = LocalFlag) -> dict[str, Any]:
+    return platform_of(request).service.credentials(endpoint_key(name, local))
 
 
 @router.post("/online-endpoints/{name}/regenerate-keys", response_model=Keys)
-def regenerate_keys(name: str, body: RegenerateBody, request: Request) -> dict[str, Any]:
+def regenerate_keys(
+    name: str, body: RegenerateBody, request: Request, local: bool = LocalFlag
+) -> dict[str, Any]:
     p = platform_of(request)
-    keys = p.service.regenerate_keys(name, body.key_type, body.key_value)
+    keys = p.service.regenerate_keys(endpoint_key(name, local), body.key_type, body.key_value)
     p.publisher.publish()
     return keys
 
@@ -151,10 +160,13 @@ def regenerate_keys(name: str, body: RegenerateBody, request: Request) -> dict[s
     response_model=list[DeploymentView],
     response_model_exclude_unset=True,
 )
-def list_deployments(endpoint: str, request: Request) -> list[dict[str, Any]]:
+def list_deployments(
+    endpoint: str, request: Request, local: bool = LocalFlag
+) -> list[dict[str, Any]]:
     p = platform_of(request)
-    p.store.get_endpoint(endpoint)
-    return [p.service.deployment_view(d) for d in p.store.list_deployments(endpoint)]
+    key = endpoint_key(endpoint, local)
+    p.store.get_endpoint(key)
+    return [p.service.deployment_view(d) for d in p.store.list_deployments(key)]
 
 
 @router.post(
@@ -165,7 +177,9 @@ def list_deployments(endpoint: str, request: Request) -> list[dict[str, Any]]:
 )
 def create_deployment(endpoint: str, body: DeploymentBody, request: Request) -> dict[str, Any]:
     p = platform_of(request)
-    view = p.service.create_deployment(endpoint, body.spec, local=body.local)
+    view = p.service.create_deployment(
+        endpoint_key(endpoint, body.local), body.spec, local=body.local
+    )
     p.publisher.publish()
     return view
 
@@ -175,9 +189,11 @@ def create_deployment(endpoint: str, body: DeploymentBody, request: Request) -> 
     response_model=DeploymentView,
     response_model_exclude_unset=True,
 )
-def show_deployment(endpoint: str, name: str, request: Request) -> dict[str, Any]:
+def show_deployment(
+    endpoint: str, name: str, request: Request, local: bool = LocalFlag
+) -> dict[str, Any]:
     p = platform_of(request)
-    return p.service.deployment_view(p.store.get_deployment(endpoint, name))
+    return p.service.deployment_view(p.store.get_deployment(endpoint_key(endpoint, local), name))
 
 
 @router.put(
@@ -186,18 +202,20 @@ def show_deployment(endpoint: str, name: str, request: Request) -> dict[str, Any
     response_model_exclude_unset=True,
 )
 def update_deployment(
-    endpoint: str, name: str, body: DeploymentBody, request: Request
+    endpoint: str, name: str, body: DeploymentBody, request: Request, local: bool = LocalFlag
 ) -> dict[str, Any]:
     p = platform_of(request)
-    return p.service.update_deployment(endpoint, name, body.spec)
+    return p.service.update_deployment(endpoint_key(endpoint, local or body.local), name, body.spec)
 
 
 @router.delete(
     "/online-endpoints/{endpoint}/deployments/{name}", status_code=202, response_model=Deleting
 )
-def delete_deployment(endpoint: str, name: str, request: Request) -> dict[str, Any]:
+def delete_deployment(
+    endpoint: str, name: str, request: Request, local: bool = LocalFlag
+) -> dict[str, Any]:
     p = platform_of(request)
-    p.service.delete_deployment(endpoint, name)
+    p.service.delete_deployment(endpoint_key(endpoint, local), name)
     p.publisher.publish()
     return {"name": name, "provisioning_state": "Deleting"}
 
@@ -211,9 +229,11 @@ def deployment_logs(
         default="inference-server", description="inference-server or storage-initializer."
     ),
     lines: int = Query(default=5000, ge=0, le=1_000_000, description="Lines from the end."),
+    local: bool = LocalFlag,
 ) -> dict[str, Any]:
     p = platform_of(request)
-    return p.service.logs(endpoint, name, container, lines, p.backend.read_log)
+    key = endpoint_key(endpoint, local)
+    return p.service.logs(key, name, container, lines, p.backend.read_log)
 
 
 @router.post("/admin/stop-instances", response_model=Stopped, response_model_exclude_unset=True)

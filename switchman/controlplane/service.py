@@ -56,6 +56,21 @@ class Addresses:
         return f"{self.scheme}://127.0.0.1:{self.router_port}/endpoints/{endpoint}"
 
 
+LOCAL_SUFFIX = ".local"
+
+
+def endpoint_key(name: str, local: bool = False) -> str:
+    """Where an endpoint is stored and routed: a local endpoint lives beside a managed endpoint of
+    the same name (as Azure ML's local endpoints do beside the workspace's), under a key that no
+    endpoint name can take (names have no dots)."""
+    return f"{name}{LOCAL_SUFFIX}" if local else name
+
+
+def endpoint_name(key: str) -> str:
+    """The user's name of the endpoint stored under ``key``."""
+    return key.removesuffix(LOCAL_SUFFIX)
+
+
 def _state(status: dict[str, Any]) -> str:
     return str(status.get("provisioning_state", ProvisioningState.SUCCEEDED))
 
@@ -100,7 +115,7 @@ class EndpointService:
     def deployment_view(self, record: DeploymentRecord) -> dict[str, Any]:
         view = dict(record.spec)
         view.pop("$schema", None)
-        view["endpoint_name"] = record.endpoint
+        view["endpoint_name"] = endpoint_name(record.endpoint)
         view.setdefault("type", "managed")
         view["provisioning_state"] = _state(record.status)
         view["id"] = f"/switchman/onlineEndpoints/{record.endpoint}/deployments/{record.name}"
@@ -129,14 +144,15 @@ class EndpointService:
                 '`switchman online-endpoint update --traffic "blue=100"`.'
             )
         secrets = self.vault.seal({"primaryKey": new_key(), "secondaryKey": new_key()})
+        key = endpoint_key(spec.name, local)
         record = self.store.insert_endpoint(
-            spec.name,
+            key,
             spec.model_dump(mode="json", by_alias=True, exclude_none=True),
             {"provisioning_state": ProvisioningState.SUCCEEDED},
             local=local,
             secrets=secrets,
         )
-        self.store.add_event("Created", f"Endpoint {spec.name} created", endpoint=spec.name)
+        self.store.add_event("Created", f"Endpoint {spec.name} created", endpoint=key)
         return self.endpoint_view(record)
 
     def live_endpoint(self, name: str) -> EndpointRecord:
@@ -149,7 +165,7 @@ class EndpointService:
 
     def update_endpoint(self, name: str, raw: dict[str, Any]) -> dict[str, Any]:
         record = self.live_endpoint(name)
-        raw = {**raw, "name": name}
+        raw = {**raw, "name": endpoint_name(name)}
         spec = validate(OnlineEndpointSpec, raw, source="the request")
         existing = {
             d.name
@@ -210,6 +226,7 @@ class EndpointService:
 
     def _validate_deployment(self, endpoint: str, raw: dict[str, Any]) -> OnlineDeploymentSpec:
         given = raw.get("endpoint_name")
+        endpoint = endpoint_name(endpoint)
         if given and given != endpoint:
             raise BadArgumentError(
                 f"The deployment's endpoint_name is {given!r} but the command names endpoint "
@@ -349,7 +366,7 @@ class EndpointService:
     ) -> dict[str, Any]:
         record = self.store.find_endpoint(endpoint)
         if record is None and local:
-            self.create_endpoint({"name": endpoint}, local=True)
+            self.create_endpoint({"name": endpoint_name(endpoint)}, local=True)
             record = self.store.get_endpoint(endpoint)
         if record is None:
             raise NotFoundError(

@@ -139,7 +139,13 @@ def test_local_endpoint(platform: Platform, example_dir: Path) -> None:
         "online-endpoint", "invoke", "--local", "-n", "local-ep", "--request-file", str(body)
     ).stdout
     assert len(json.loads(json.loads(out))) == 2
-    assert platform.score("local-ep", REQUEST).status_code == 200  # no key needed
+    assert platform.score("local-ep", REQUEST, local=True).status_code == 200  # no key needed
+    # A managed endpoint of the same name lives beside the local one, as in Azure ML.
+    platform.run("online-endpoint", "create", "-n", "local-ep")
+    assert platform.json("online-endpoint", "show", "-n", "local-ep")["location"] == "switchman"
+    assert platform.score("local-ep", REQUEST, local=True).status_code == 200
+    assert platform.score("local-ep", REQUEST).status_code == 401  # key auth
+    platform.run("online-endpoint", "delete", "-n", "local-ep", "--yes")
     logs = platform.run(
         "online-deployment", "get-logs", "--local", "-n", "blue", "-e", "local-ep"
     ).stdout

@@ -70,8 +70,10 @@ class Platform:
         *,
         key: str | None = None,
         headers: dict[str, str] | None = None,
+        local: bool = False,
     ) -> httpx.Response:
-        uri = self.json("online-endpoint", "show", "-n", endpoint)["scoring_uri"]
+        where = ("--local",) if local else ()
+        uri = self.json("online-endpoint", "show", "-n", endpoint, *where)["scoring_uri"]
         sent = {"Content-Type": "application/json", **(headers or {})}
         if key is not None:
             sent["Authorization"] = f"Bearer {key}"
