@@ -27,6 +27,9 @@ class FakeBackend(ComputeBackend):
     next_pid: int = 1000
     memory: dict[int, float] = field(default_factory=dict)
 
+    def start_worker(self, spec: object) -> Handle:  # batch workers: not used by these tests
+        raise NotImplementedError
+
     def start(self, spec: LaunchSpec) -> Handle:
         self.next_pid += 1
         self.started.append(spec)
