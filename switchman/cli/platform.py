@@ -298,28 +298,15 @@ def _stop_pid(pid: int | None, timeout: float) -> None:
 
 
 def _kill_orphan_instances(home: Home) -> int:
-    """Instances whose control plane is gone: stop them by the pids recorded in the store."""
-    if not home.db_path.exists():
-        return 0
-    from switchman.controlplane.store import Store
+    """Whatever the compute backend still runs for this home (its control plane is gone, or it
+    missed some): the backend finds and stops its own instances and workers."""
+    from switchman.compute.factory import open_backend
 
-    store = Store(home.db_path)
+    backend = open_backend(home)
     try:
-        count = 0
-        for inst in store.list_instances():
-            if inst.pid and _alive(inst.pid):
-                try:
-                    created = psutil.Process(inst.pid).create_time()
-                except psutil.Error:
-                    continue
-                if inst.pid_started and abs(created - inst.pid_started) > 1.0:
-                    continue
-                _stop_pid(inst.pid, 5.0)
-                count += 1
-            store.delete_instance(inst.id)
-        return count
+        return backend.sweep()
     finally:
-        store.close()
+        backend.close()
 
 
 def cmd_down(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,13 +1,18 @@
 """The compute-backend seam: the only way the control plane starts, watches and stops instances.
 
-`local` runs one OS process per instance; a Ray backend places the same launch on a Ray cluster.
-Every method returns at once (the reconciler polls; it never blocks on an instance).
+Both backends are equal citizens behind it. `local` runs one OS process per instance; `ray` runs the
+same launcher under a detached Ray actor on some node of a cluster. Nothing outside
+``switchman/compute/`` may assume a local process or a shared disk: the store keeps the opaque
+:class:`Handle` a backend returns, the backend reports where the instance listens (the runtime binds
+a port of its own choosing on its node), and logs, resource usage and start-up failures come back
+through the backend. Every method returns at once (the reconciler polls; it never blocks).
 """
 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -22,24 +27,33 @@ WORKER_LOGS = {
     "stderr": "stderr.txt",
 }
 
+# Files the launcher and the runtime write into the instance folder on the node.
+ADDRESS_FILE = "address.json"  # {"address": "HOST:PORT" | "unix:/path"}, once the runtime listens
+STATUS_FILE = "status.json"  # why start-up failed (script error, build error)
+LAUNCH_FILE = "launch.json"  # written when the launcher hands over to the runtime
+
 
 @dataclass(frozen=True)
 class LaunchSpec:
-    """Everything one instance needs; serialised as ``instance.json`` for the launcher."""
+    """Everything one instance needs; serialised as ``instance.json`` for the launcher.
+
+    ``bind_host`` is only a hint (the backend chooses the address on its node); the port is always
+    chosen by the runtime itself (it binds port 0 and reports what it got).
+    """
 
     instance_id: str
     home: str
     endpoint: str
     deployment: str
-    instance_dir: str
-    host: str
-    port: int
     model: dict[str, Any] | None
     code: dict[str, Any] | None
     environment: dict[str, Any] | None
     environment_variables: dict[str, str]
     worker_count: int
     memory_limit_mib: int | None
+    instance_type: str | None = None
+    resources: dict[str, float] = field(default_factory=dict)  # cpus, memory_mib, gpus
+    artifacts: dict[str, Any] | None = None  # where a node downloads code/model/env (over HTTP)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -68,10 +82,30 @@ class WorkerSpec:
 
 @dataclass(frozen=True)
 class Handle:
-    """What the store keeps to find an instance again, also after a control-plane restart."""
+    """Opaque to everything but the backend that made it; the store keeps it as JSON.
 
-    pid: int
-    started: float  # process creation time: guards against pid reuse
+    ``key`` is unique within the backend (local: ``pid:start-time``; Ray: the actor's name);
+    ``data`` is whatever the backend needs to find the instance again after a control-plane
+    restart (local: pid and start time; Ray: actor name and namespace).
+    """
+
+    backend: str
+    key: str
+    data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_json(self) -> str:
+        return json.dumps({"backend": self.backend, "key": self.key, "data": self.data})
+
+    @classmethod
+    def from_json(cls, text: str) -> Handle:
+        raw = json.loads(text)
+        return cls(str(raw["backend"]), str(raw["key"]), dict(raw.get("data") or {}))
+
+    @property
+    def pid(self) -> int | None:
+        """The process id when the backend knows one (informational: shown by `deployment show`)."""
+        pid = self.data.get("pid")
+        return int(pid) if pid is not None else None
 
 
 class Liveness(StrEnum):
@@ -83,6 +117,31 @@ class Liveness(StrEnum):
 class Observation:
     liveness: Liveness
     exit_code: int | None = None
+    address: str | None = None  # "HOST:PORT" or "unix:/path" once the runtime listens
+    failure: dict[str, Any] | None = None  # the start-up failure document, when it wrote one
+    runtime_started: float | None = None  # when the launcher handed over to the runtime
+    node: str | None = None  # where it runs (informational)
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_percent: float | None
+    memory_mib: float | None
+
+
+@dataclass(frozen=True)
+class LogChunk:
+    """Bytes of a log from an offset, and the log's size now (for incremental readers)."""
+
+    data: bytes
+    size: int
+
+
+def address_url(address: str) -> str:
+    """The URL the router and the prober use for a reported address."""
+    if address.startswith("unix:"):
+        return address  # a unix-socket upstream; the router's transport understands the scheme
+    return f"http://{address}"
 
 
 class ComputeBackend(abc.ABC):
@@ -96,13 +155,13 @@ class ComputeBackend(abc.ABC):
     def start_worker(self, spec: WorkerSpec) -> Handle:
         """Launch a batch worker (``python -m switchman.batch.worker worker.json``); return at once.
 
-        observe / terminate / kill / memory_mib work on the returned handle as for instances;
-        ``read_log(spec.worker_dir, "stdout" | "stderr", lines)`` reads its output.
+        observe / terminate / kill / usage / discard work on the returned handle as for
+        instances; ``read_log(handle, "stdout" | "stderr", lines)`` reads its output.
         """
 
     @abc.abstractmethod
     def observe(self, handle: Handle) -> Observation:
-        """Is the instance's process still there, and with which exit code did it end."""
+        """Is the instance still there, where does it listen, why did it end."""
 
     @abc.abstractmethod
     def terminate(self, handle: Handle) -> None:
@@ -113,10 +172,31 @@ class ComputeBackend(abc.ABC):
         """Stop the instance now (after the graceful deadline)."""
 
     @abc.abstractmethod
+    def usage(self, handle: Handle) -> Usage | None:
+        """CPU and resident memory of the instance (its whole process tree), or None when unknown."""
+
     def memory_mib(self, handle: Handle) -> float | None:
-        """Resident memory of the instance (its whole process tree), or None when unknown."""
+        used = self.usage(handle)
+        return used.memory_mib if used is not None else None
 
     @abc.abstractmethod
-    def read_log(self, instance_dir: str, container: str, lines: int) -> str:
-        """The last ``lines`` of an instance's container log (inference-server or storage-initializer),
-        or of a batch worker's ``stdout`` / ``stderr`` (``instance_dir`` is then the worker folder)."""
+    def read_log(self, handle: Handle, container: str, lines: int) -> str:
+        """The last ``lines`` of an instance's container log (inference-server or storage-initializer)."""
+
+    @abc.abstractmethod
+    def log_chunk(
+        self, handle: Handle, container: str, offset: int | None, limit: int
+    ) -> LogChunk | None:
+        """Up to ``limit`` bytes of a container log from ``offset`` (None: only the size)."""
+
+    @abc.abstractmethod
+    def discard(self, handle: Handle) -> None:
+        """Forget a stopped instance: remove its folder and whatever the backend kept for it."""
+
+    @abc.abstractmethod
+    def sweep(self) -> int:
+        """Stop every instance this backend runs for this platform, known to the store or not
+        (``switchman down``, also without a control plane); returns how many were running."""
+
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
+        """Release connections (the control plane is shutting down; instances keep running)."""

@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-from switchman.compute.backend import CONTAINER_LOGS
+from switchman.compute.backend import ADDRESS_FILE, CONTAINER_LOGS, LAUNCH_FILE, STATUS_FILE
 from switchman.home import Home
 
 EXIT_STARTUP_FAILURE = 3
@@ -31,7 +31,7 @@ def _log(message: str) -> None:
 
 
 def _write_status(folder: Path, code: str, message: str) -> None:
-    (folder / "status.json").write_text(
+    (folder / STATUS_FILE).write_text(
         json.dumps({"code": code, "message": message, "traceback": traceback.format_exc()})
     )
 
@@ -115,12 +115,14 @@ def main(argv: list[str]) -> NoReturn:
     elif app_root is not None:
         env["AML_APP_ROOT"] = str(app_root)
     env["WORKER_COUNT"] = str(spec.get("worker_count") or 1)
-    env["SWITCHMAN_STATUS_FILE"] = str(folder / "status.json")
+    env["SWITCHMAN_STATUS_FILE"] = str(folder / STATUS_FILE)
+    # The runtime binds a port of its own (0) and reports it here; the backend reads it back.
+    env["SWITCHMAN_ADDRESS_FILE"] = str(folder / ADDRESS_FILE)
     env["SWITCHMAN_INSTANCE_ID"] = spec["instance_id"]
     env["SWITCHMAN_ENDPOINT"] = spec["endpoint"]
     env["SWITCHMAN_DEPLOYMENT"] = spec["deployment"]
     env.update(env_vars)  # the deployment's environment_variables win, as in Azure ML
-    (folder / "launch.json").write_text(json.dumps({"python": str(python)}))
+    (folder / LAUNCH_FILE).write_text(json.dumps({"python": str(python)}))
     _log("Starting inference-server")
     sys.stdout.flush()
     sys.stderr.flush()
@@ -138,9 +140,9 @@ def main(argv: list[str]) -> NoReturn:
         "-m",
         "switchman.runtime",
         "--host",
-        spec["host"],
+        str(spec.get("bind_host") or "127.0.0.1"),
         "--port",
-        str(spec["port"]),
+        "0",
     ]
     os.execve(str(python), args, env)
 

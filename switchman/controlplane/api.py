@@ -237,10 +237,13 @@ def deployment_logs(
 
 
 @router.post("/admin/stop-instances", response_model=Stopped, response_model_exclude_unset=True)
-def stop_instances(request: Request) -> dict[str, Any]:
-    """Drain and stop every instance; the reconciler stays paused (used by `switchman down`)."""
+async def stop_instances(request: Request) -> dict[str, Any]:
+    """Drain and stop every instance; the reconciler stays paused (used by `switchman down`).
+
+    Async on purpose: it runs on the reconciler's event loop and waits for a pass in progress, so
+    no pass can start an instance while it stops them."""
     p = platform_of(request)
-    return {"stopped": p.reconciler.stop_all()}
+    return {"stopped": await p.reconciler.stop_all()}
 
 
 @router.get("/admin/info", response_model=Info, response_model_exclude_unset=True)

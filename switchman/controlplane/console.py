@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
-from switchman.compute.backend import CONTAINER_LOGS
+from switchman.compute.backend import CONTAINER_LOGS, ComputeBackend, Handle
 from switchman.controlplane.store import InstanceRecord, Store
 
 MAX_BYTES_PER_FILE = 1 << 20
@@ -27,18 +26,21 @@ class ConsoleCollector:
         self._offsets: dict[str, int] = {}
         self._pruned_at = 0.0
 
-    def collect(self, instances: Iterable[InstanceRecord]) -> int:
+    def collect(self, instances: Iterable[InstanceRecord], backend: ComputeBackend) -> int:
         """Store new complete lines of every instance's logs; returns how many were stored."""
         now = self.clock()
         rows: list[tuple[float, str, str, str, str, str]] = []
         seen: set[str] = set()
         for inst in instances:
-            for container, filename in CONTAINER_LOGS.items():
+            if not inst.handle:
+                continue
+            handle = Handle.from_json(inst.handle)
+            for container in CONTAINER_LOGS:
                 key = f"{inst.id}/{container}"
                 seen.add(key)
                 rows.extend(
                     (now, inst.endpoint, inst.deployment, inst.id, container, line)
-                    for line in self._new_lines(key, Path(inst.dir) / filename, inst.created_at)
+                    for line in self._new_lines(key, backend, handle, container, inst.created_at)
                 )
         for key in [k for k in self._offsets if k not in seen]:
             del self._offsets[key]
@@ -49,11 +51,13 @@ class ConsoleCollector:
             self._pruned_at = now
         return len(rows)
 
-    def _new_lines(self, key: str, path: Path, created_at: float) -> list[str]:
-        try:
-            size = path.stat().st_size
-        except OSError:
+    def _new_lines(
+        self, key: str, backend: ComputeBackend, handle: Handle, container: str, created_at: float
+    ) -> list[str]:
+        probe = backend.log_chunk(handle, container, None, 0)
+        if probe is None:
             return []
+        size = probe.size
         offset = self._offsets.get(key)
         if offset is None:
             # Started before this control plane: an earlier one already stored what was there.
@@ -63,9 +67,8 @@ class ConsoleCollector:
         if size == offset:
             self._offsets[key] = offset
             return []
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read(min(size - offset, MAX_BYTES_PER_FILE))
+        chunk = backend.log_chunk(handle, container, offset, min(size - offset, MAX_BYTES_PER_FILE))
+        data = chunk.data if chunk is not None else b""
         cut = data.rfind(b"\n") + 1
         if cut == 0 and len(data) < MAX_BYTES_PER_FILE:
             self._offsets[key] = offset

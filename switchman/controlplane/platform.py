@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switchman.compute.backend import ComputeBackend
-from switchman.compute.local import LocalBackend
+from switchman.compute.factory import open_backend
 from switchman.controlplane.console import ConsoleCollector
 from switchman.controlplane.reconciler import Reconciler
 from switchman.controlplane.routes import RoutePublisher
@@ -33,7 +33,7 @@ class Platform:
         home.ensure()
         store = Store(home.db_path)
         vault = Vault(home)
-        backend = backend or LocalBackend()
+        backend = backend or open_backend(home)
         publisher = RoutePublisher(home, store, vault)
         return cls(
             home=home,

@@ -16,21 +16,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import secrets
 import shutil
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
-from switchman.compute.backend import ComputeBackend, Handle, LaunchSpec, Liveness
+from switchman.compute.backend import (
+    ComputeBackend,
+    Handle,
+    LaunchSpec,
+    Liveness,
+    Observation,
+    address_url,
+)
 from switchman.controlplane.console import ConsoleCollector
 from switchman.controlplane.routes import RoutePublisher
 from switchman.controlplane.store import DeploymentRecord, InstanceRecord, Store
@@ -83,12 +87,6 @@ class HttpProber:
         await self._client.aclose()
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 def surge(instance_count: int) -> int:
     return max(1, math.ceil(SURGE_FRACTION * instance_count))
 
@@ -128,14 +126,18 @@ class Reconciler:
     _memory_checked: float = 0.0
     console: ConsoleCollector | None = None
     _console_at: float = 0.0
+    _seen: dict[str, Observation] = field(default_factory=dict)
+    # Held for a whole pass: `stop_all` takes it so no pass runs (and starts anything) meanwhile.
+    _pass_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run(self, interval: float = 0.1) -> None:
         """Loop forever; a failing pass is logged and the next one runs (never dies)."""
         while True:
             started = time.perf_counter()
             try:
-                if not self.paused:
-                    await self.step()
+                async with self._pass_lock:
+                    if not self.paused:
+                        await self.step()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -155,7 +157,7 @@ class Reconciler:
         self.publisher.publish()
         if self.console is not None and self.clock() - self._console_at >= CONSOLE_EVERY_S:
             self._console_at = self.clock()
-            self.console.collect(self.store.list_instances())
+            self.console.collect(self.store.list_instances(), self.backend)
 
     # -- one deployment --------------------------------------------------------------------------
 
@@ -263,22 +265,19 @@ class Reconciler:
     def _start(self, dep: DeploymentRecord) -> InstanceRecord:
         resolved = dep.resolved
         instance_id = f"{dep.name}-{secrets.token_hex(3)}"
-        folder = self.home.instances_dir / dep.endpoint / instance_id
-        port = free_port()
         spec = LaunchSpec(
             instance_id=instance_id,
             home=str(self.home.root),
             endpoint=dep.endpoint,
             deployment=dep.name,
-            instance_dir=str(folder),
-            host="127.0.0.1",
-            port=port,
             model=resolved.get("model"),
             code=resolved.get("code"),
             environment=resolved.get("environment"),
             environment_variables=dict(resolved.get("environment_variables") or {}),
             worker_count=int(resolved.get("worker_count") or 1),
             memory_limit_mib=resolved.get("memory_limit_mib"),
+            instance_type=dep.spec.get("instance_type"),
+            resources=dict(resolved.get("resources") or {}),
         )
         handle = self.backend.start(spec)
         record = InstanceRecord(
@@ -287,27 +286,35 @@ class Reconciler:
             deployment=dep.name,
             template=str(resolved.get("template")),
             state=InstanceState.STARTING,
-            dir=str(folder),
+            dir=str(handle.data.get("dir") or ""),
             created_at=self.clock(),
             pid=handle.pid,
-            pid_started=handle.started,
-            port=port,
-            url=f"http://127.0.0.1:{port}",
+            pid_started=handle.data.get("started"),
+            handle=handle.to_json(),
         )
         self.store.upsert_instance(record)
         self._event(
             record, "Created", f"Created container inference-server of instance {instance_id}"
         )
-        self._event(record, "Started", f"Started container inference-server (pid {handle.pid})")
+        where = f"pid {handle.pid}" if handle.pid is not None else handle.key
+        self._event(record, "Started", f"Started container inference-server ({where})")
         return record
 
     # -- observing processes ---------------------------------------------------------------------
 
     def _observe(self, dep: DeploymentRecord, inst: InstanceRecord, check_memory: bool) -> None:
-        if inst.state == InstanceState.FAILED or inst.pid is None:
+        handle = _handle(inst)
+        if inst.state == InstanceState.FAILED or handle is None:
             return
-        handle = Handle(inst.pid, inst.pid_started or 0.0)
         seen = self.backend.observe(handle)
+        self._seen[inst.id] = seen
+        if seen.address and seen.address != inst.address:
+            # The runtime bound its own port on its node; the backend reports it once it listens.
+            inst.address = seen.address
+            inst.url = address_url(seen.address)
+            port = seen.address.rsplit(":", 1)[-1]
+            inst.port = int(port) if port.isdigit() else None
+            self.store.upsert_instance(inst)
         if seen.liveness == Liveness.RUNNING:
             limit = dep.resolved.get("memory_limit_mib")
             if check_memory and limit and inst.state in LIVE_INSTANCE_STATES:
@@ -321,7 +328,7 @@ class Reconciler:
         if inst.state in (InstanceState.STOPPING, InstanceState.DRAINING):
             self._forget(inst)
             return
-        failure = _read_status_file(inst.dir)
+        failure = seen.failure
         if failure is not None and inst.template == dep.resolved.get("template"):
             # The script itself cannot start: no restart helps until the spec changes.
             message = f"{failure.get('code')}: {failure.get('message')}"
@@ -370,7 +377,12 @@ class Reconciler:
         )
         if inst.template != dep.resolved.get("template") or crashes.count < MAX_STARTUP_CRASHES:
             return
-        tail = self.backend.read_log(inst.dir, "inference-server", 20).strip()
+        handle = _handle(inst)
+        tail = (
+            self.backend.read_log(handle, "inference-server", 20).strip()
+            if handle is not None
+            else ""
+        )
         if dep.status.get("observed_generation") != dep.generation:
             self._fail(
                 dep,
@@ -432,7 +444,8 @@ class Reconciler:
                 kinds.append("startup")  # polled every pass: ready as soon as init() is done
             elif now >= probes.next_readiness:
                 kinds.append("readiness")
-            started = _runtime_started(inst.dir)
+            seen = self._seen.get(inst.id)
+            started = seen.runtime_started if seen is not None else None
             if started is not None and now >= max(
                 probes.next_liveness, started + int(liveness.get("initial_delay", 10))
             ):
@@ -505,13 +518,14 @@ class Reconciler:
             return
         probes.live_failures += 1
         self._event(inst, "LivenessProbeFailed", f"Liveness probe failed: {detail}")
-        if probes.live_failures >= int(settings.get("failure_threshold", 30)) and inst.pid:
+        handle = _handle(inst)
+        if probes.live_failures >= int(settings.get("failure_threshold", 30)) and handle:
             self._event(
                 inst,
                 "Killing",
                 "Container inference-server failed liveness probe, will be restarted",
             )
-            self.backend.kill(Handle(inst.pid, inst.pid_started or 0.0))
+            self.backend.kill(handle)
             self._crashed(dep, inst, None, "failed liveness probe")
 
     # -- stopping --------------------------------------------------------------------------------
@@ -531,8 +545,9 @@ class Reconciler:
             self._event(inst, "Killing", f"Stopping container inference-server of {inst.id}: {why}")
         self._set_state(inst, InstanceState.STOPPING, stop_deadline=self.clock() + grace)
         self._probes.pop(inst.id, None)
-        if inst.pid:
-            self.backend.terminate(Handle(inst.pid, inst.pid_started or 0.0))
+        handle = _handle(inst)
+        if handle is not None:
+            self.backend.terminate(handle)
 
     def _advance_stops(self, dep: DeploymentRecord, instances: list[InstanceRecord]) -> None:
         now = self.clock()
@@ -551,9 +566,9 @@ class Reconciler:
                 inst.state == InstanceState.STOPPING
                 and inst.stop_deadline
                 and now > inst.stop_deadline
-                and inst.pid
+                and inst.handle
             ):
-                self.backend.kill(Handle(inst.pid, inst.pid_started or 0.0))
+                self.backend.kill(Handle.from_json(inst.handle))
 
     def _prune_failed(self, instances: list[InstanceRecord]) -> None:
         failed = sorted(
@@ -565,8 +580,12 @@ class Reconciler:
     def _forget(self, inst: InstanceRecord, *, keep_dir: bool | None = None) -> None:
         self.store.delete_instance(inst.id)
         self._probes.pop(inst.id, None)
-        if not (inst.state == InstanceState.FAILED if keep_dir is None else keep_dir):
-            shutil.rmtree(inst.dir, ignore_errors=True)
+        self._seen.pop(inst.id, None)
+        handle = _handle(inst)
+        if handle is not None and not (
+            inst.state == InstanceState.FAILED if keep_dir is None else keep_dir
+        ):
+            self.backend.discard(handle)
 
     def _remove_deployment(self, dep: DeploymentRecord) -> None:
         for inst in self.store.list_instances(dep.endpoint, dep.name):
@@ -600,49 +619,39 @@ class Reconciler:
 
     # -- whole-platform operations ---------------------------------------------------------------
 
-    def stop_all(self, timeout: float = 10.0) -> int:
-        """Drain and stop every instance (``switchman down``); returns how many were stopped."""
+    async def stop_all(self, timeout: float = 10.0) -> int:
+        """Drain and stop every instance (``switchman down``); returns how many were stopped.
+
+        It waits for a pass in progress to end and keeps the reconciler paused, so nothing starts
+        behind its back; then the backend sweeps whatever it still runs for this platform
+        (instances still starting included), known to the store or not.
+        """
         self.paused = True
-        instances = [i for i in self.store.list_instances() if i.state != InstanceState.FAILED]
-        for inst in instances:
-            if inst.state in LIVE_INSTANCE_STATES:
-                self._set_state(inst, InstanceState.DRAINING, stop_deadline=self.clock())
-        self.publisher.publish()  # out of the route table before they are stopped
-        time.sleep(0.3)  # the router reloads within 100 ms
-        for inst in instances:
-            if inst.pid:
-                self.backend.terminate(Handle(inst.pid, inst.pid_started or 0.0))
-        deadline = time.monotonic() + timeout
-        pending = list(instances)
-        while pending and time.monotonic() < deadline:
-            pending = [
-                i
-                for i in pending
-                if i.pid
-                and self.backend.observe(Handle(i.pid, i.pid_started or 0.0)).liveness
-                == Liveness.RUNNING
-            ]
-            if pending:
-                time.sleep(0.05)
-        for inst in pending:
-            if inst.pid:
-                self.backend.kill(Handle(inst.pid, inst.pid_started or 0.0))
-        for inst in instances:
-            self.store.delete_instance(inst.id)
-        return len(instances)
+        async with self._pass_lock:
+            instances = [i for i in self.store.list_instances() if i.state != InstanceState.FAILED]
+            for inst in instances:
+                if inst.state in LIVE_INSTANCE_STATES:
+                    self._set_state(inst, InstanceState.DRAINING, stop_deadline=self.clock())
+            self.publisher.publish()  # out of the route table before they are stopped
+            await asyncio.sleep(0.3)  # the router reloads within 100 ms
+            handles = {i.id: h for i in instances if (h := _handle(i)) is not None}
+            for handle in handles.values():
+                self.backend.terminate(handle)
+            deadline = time.monotonic() + timeout
+            pending = list(handles.values())
+            while pending and time.monotonic() < deadline:
+                pending = [
+                    h for h in pending if self.backend.observe(h).liveness == Liveness.RUNNING
+                ]
+                if pending:
+                    await asyncio.sleep(0.05)
+            for handle in pending:
+                self.backend.kill(handle)
+            for inst in instances:
+                self.store.delete_instance(inst.id)  # folders stay: their logs explain the end
+            extra = await asyncio.to_thread(self.backend.sweep)
+        return len(instances) + extra
 
 
-def _read_status_file(folder: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads((Path(folder) / "status.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _runtime_started(folder: str) -> float | None:
-    """When the launcher handed over to the runtime (liveness counts from then, not from env builds)."""
-    try:
-        return (Path(folder) / "launch.json").stat().st_mtime
-    except OSError:
-        return None
+def _handle(inst: InstanceRecord) -> Handle | None:
+    return Handle.from_json(inst.handle) if inst.handle else None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from switchman.compute.backend import Handle
 from switchman.controlplane.datacollection import collector_environment
 from switchman.controlplane.quota import check_quota, default_quota
 from switchman.controlplane.secrets import Vault, new_key
@@ -126,7 +127,7 @@ class EndpointService:
         if record.status.get("error"):
             view["error"] = record.status["error"]
         view["instances"] = [
-            {"name": i.id, "state": i.state, "pid": i.pid, "url": i.url}
+            {"name": i.id, "state": i.state, "pid": i.pid, "url": i.url, "address": i.address}
             for i in self.store.list_instances(record.endpoint, record.name)
             if i.state != InstanceState.FAILED or i.template == record.resolved.get("template")
         ]
@@ -470,7 +471,9 @@ class EndpointService:
         return {
             "container": container,
             "instance": latest.id,
-            "text": read(latest.dir, container, lines),
+            "text": read(Handle.from_json(latest.handle), container, lines)
+            if latest.handle
+            else "",
         }
 
 

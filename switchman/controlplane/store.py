@@ -58,7 +58,9 @@ CREATE TABLE IF NOT EXISTS instances (
     ready_at REAL,
     stop_deadline REAL,
     exit_code INTEGER,
-    message TEXT
+    message TEXT,
+    handle TEXT,
+    address TEXT
 );
 CREATE TABLE IF NOT EXISTS assets (
     kind TEXT NOT NULL,
@@ -147,6 +149,8 @@ class InstanceRecord:
     stop_deadline: float | None = None
     exit_code: int | None = None
     message: str | None = None
+    handle: str | None = None  # the compute backend's opaque Handle, as JSON
+    address: str | None = None  # where the runtime listens, as the backend reported it
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -166,7 +170,12 @@ _INSTANCE_COLUMNS = [
     "stop_deadline",
     "exit_code",
     "message",
+    "handle",
+    "address",
 ]
+
+# Columns added after the first release: ALTER TABLE brings an older state.db up to date.
+_ADDED_INSTANCE_COLUMNS = {"handle": "TEXT", "address": "TEXT"}
 
 
 class Store:
@@ -177,6 +186,10 @@ class Store:
         self._lock = threading.RLock()
         with self._lock:
             self._conn.executescript(SCHEMA)
+            have = {r[1] for r in self._conn.execute("PRAGMA table_info(instances)")}
+            for column, kind in _ADDED_INSTANCE_COLUMNS.items():
+                if column not in have:
+                    self._conn.execute(f"ALTER TABLE instances ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -372,7 +385,21 @@ class Store:
 
     @staticmethod
     def _instance(row: sqlite3.Row) -> InstanceRecord:
-        return InstanceRecord(**{c: row[c] for c in _INSTANCE_COLUMNS})
+        record = InstanceRecord(**{c: row[c] for c in _INSTANCE_COLUMNS})
+        if record.handle is None and record.pid:
+            # A row from before opaque handles: it was a local process.
+            record.handle = json.dumps(
+                {
+                    "backend": "local",
+                    "key": f"{record.pid}:{record.pid_started or 0.0:.3f}",
+                    "data": {
+                        "pid": record.pid,
+                        "started": record.pid_started or 0.0,
+                        "dir": record.dir,
+                    },
+                }
+            )
+        return record
 
     def upsert_instance(self, record: InstanceRecord) -> None:
         values = tuple(getattr(record, c) for c in _INSTANCE_COLUMNS)

@@ -136,6 +136,7 @@ class RuntimeServer:
         server = await loop.create_server(
             lambda: HttpConnection(state), host, port, reuse_address=True, backlog=1024
         )
+        report_address(server)
         logger.info(f"Scoring timeout is set to {self.settings.scoring_timeout_ms}")
         logger.info(f"Worker with pid {os.getpid()} ready for serving traffic")
         sys.stdout.flush()
@@ -182,6 +183,21 @@ class RuntimeServer:
             for conn in list(state.connections):
                 if conn.last_active < cutoff:
                     conn.close_if_idle()
+
+
+def report_address(server: asyncio.Server) -> None:
+    """``SWITCHMAN_ADDRESS_FILE``: tell the compute backend the address actually bound (the
+    launcher asks for port 0, so the port is the kernel's choice on this node)."""
+    target = os.environ.get("SWITCHMAN_ADDRESS_FILE")
+    if not target or not server.sockets:
+        return
+    bound = server.sockets[0].getsockname()
+    if isinstance(bound, str):
+        address = f"unix:{bound}"
+    else:
+        host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+        address = f"{host}:{bound[1]}"
+    write_status(target, {"address": address, "pid": os.getpid()})
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from switchman.compute.backend import Liveness, WorkerSpec
 from switchman.compute.local import LocalBackend
+from switchman.home import Home
 from tests.support.proc import free_port, wait_for
 
 
@@ -30,20 +31,17 @@ def _spec(tmp_path: Path, worker_id: str) -> WorkerSpec:
 
 
 def test_start_worker_observe_terminate_and_kill(tmp_path: Path) -> None:
-    backend = LocalBackend()
+    backend = LocalBackend(Home(tmp_path / "home"))
     gentle = backend.start_worker(_spec(tmp_path, "w-1"))
     rough = backend.start_worker(_spec(tmp_path, "w-2"))
     try:
         assert backend.observe(gentle).liveness == Liveness.RUNNING
         assert (tmp_path / "workers" / "w-1" / "worker.json").is_file()
         wait_for(
-            lambda: (
-                "w-1 of job job-1 on node-0"
-                in backend.read_log(str(tmp_path / "workers" / "w-1"), "stderr", 50)
-            ),
+            lambda: "w-1 of job job-1 on node-0" in backend.read_log(gentle, "stderr", 50),
             what="the worker's own log line",
         )
-        assert backend.read_log(str(tmp_path / "workers" / "w-1"), "stdout", 50) == ""
+        assert backend.read_log(gentle, "stdout", 50) == ""
         backend.terminate(gentle)
         wait_for(lambda: backend.observe(gentle).liveness == Liveness.EXITED, what="SIGTERM")
         assert backend.observe(rough).liveness == Liveness.RUNNING

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from switchman.compute.backend import Handle
+from switchman.compute.local import LocalBackend
 from switchman.controlplane.console import ConsoleCollector
 from switchman.controlplane.store import InstanceRecord, Store
+from switchman.home import Home
 
 
 def instance(folder: Path, created_at: float) -> InstanceRecord:
@@ -18,6 +21,7 @@ def instance(folder: Path, created_at: float) -> InstanceRecord:
         state="Ready",
         dir=str(folder),
         created_at=created_at,
+        handle=Handle("local", "blue-1", {"dir": str(folder)}).to_json(),
     )
 
 
@@ -36,11 +40,11 @@ def test_new_complete_lines_are_stored_once(tmp_path: Path) -> None:
     inst = instance(tmp_path / "i", created_at=150.0)
     log = tmp_path / "i" / "inference-server.log"
     log.write_text("first\nsecond\npart")
-    assert collector.collect([inst]) == 2
-    assert collector.collect([inst]) == 0
+    assert collector.collect([inst], LocalBackend(Home(tmp_path))) == 2
+    assert collector.collect([inst], LocalBackend(Home(tmp_path))) == 0
     with open(log, "a") as handle:
         handle.write("ial\n")
-    collector.collect([inst])
+    collector.collect([inst], LocalBackend(Home(tmp_path)))
     assert rows(store) == [
         ("inference-server", "first"),
         ("inference-server", "second"),
@@ -55,8 +59,8 @@ def test_adopted_instances_start_at_the_end(tmp_path: Path) -> None:
     (tmp_path / "i" / "storage-initializer.log").write_text(
         "already stored by the last control plane\n"
     )
-    assert collector.collect([inst]) == 0
+    assert collector.collect([inst], LocalBackend(Home(tmp_path))) == 0
     with open(tmp_path / "i" / "storage-initializer.log", "a") as handle:
         handle.write("new line\n")
-    collector.collect([inst])
+    collector.collect([inst], LocalBackend(Home(tmp_path)))
     assert rows(store) == [("storage-initializer", "new line")]

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from switchman.compute.backend import ComputeBackend, Handle, LaunchSpec, Liveness, Observation
+from switchman.compute.backend import (
+    ComputeBackend,
+    Handle,
+    LaunchSpec,
+    Liveness,
+    LogChunk,
+    Observation,
+    Usage,
+)
 from switchman.controlplane.reconciler import MAX_STARTUP_CRASHES, Reconciler
 from switchman.controlplane.routes import RoutePublisher
 from switchman.controlplane.secrets import Vault
@@ -26,6 +35,8 @@ class FakeBackend(ComputeBackend):
     killed: list[int] = field(default_factory=list)
     next_pid: int = 1000
     memory: dict[int, float] = field(default_factory=dict)
+    failures: dict[int, dict[str, str]] = field(default_factory=dict)
+    swept: int = 0
 
     def start_worker(self, spec: object) -> Handle:  # batch workers: not used by these tests
         raise NotImplementedError
@@ -33,12 +44,21 @@ class FakeBackend(ComputeBackend):
     def start(self, spec: LaunchSpec) -> Handle:
         self.next_pid += 1
         self.started.append(spec)
-        return Handle(self.next_pid, 1.0)
+        # Opaque to the reconciler: it must only store it and hand it back.
+        return Handle("fake", f"i{self.next_pid}", {"pid": self.next_pid})
 
     def observe(self, handle: Handle) -> Observation:
+        assert handle.pid is not None
+        # The backend, not the control plane, says where the instance listens.
+        address = f"10.0.0.{handle.pid % 250}:{handle.pid}"
         if handle.pid in self.exited:
-            return Observation(Liveness.EXITED, self.exited[handle.pid])
-        return Observation(Liveness.RUNNING)
+            return Observation(
+                Liveness.EXITED,
+                self.exited[handle.pid],
+                address=address,
+                failure=self.failures.get(handle.pid),
+            )
+        return Observation(Liveness.RUNNING, address=address, runtime_started=0.0)
 
     def terminate(self, handle: Handle) -> None:
         self.terminated.append(handle.pid)
@@ -48,11 +68,24 @@ class FakeBackend(ComputeBackend):
         self.killed.append(handle.pid)
         self.exited[handle.pid] = -9
 
-    def read_log(self, instance_dir: str, container: str, lines: int) -> str:
+    def read_log(self, handle: Handle, container: str, lines: int) -> str:
         return "log line"
 
-    def memory_mib(self, handle: Handle) -> float | None:
-        return self.memory.get(handle.pid, 50.0)
+    def usage(self, handle: Handle) -> Usage | None:
+        assert handle.pid is not None
+        return Usage(cpu_percent=1.0, memory_mib=self.memory.get(handle.pid, 50.0))
+
+    def log_chunk(
+        self, handle: Handle, container: str, offset: int | None, limit: int
+    ) -> LogChunk | None:
+        return None
+
+    def discard(self, handle: Handle) -> None:
+        pass
+
+    def sweep(self) -> int:
+        self.swept += 1
+        return 0
 
 
 @dataclass
@@ -177,11 +210,9 @@ def test_startup_failure_with_status_file_fails_the_deployment(world) -> None:
     add_deployment(store, count=1)
     step(reconciler)
     inst = store.list_instances()[0]
-    Path(inst.dir).mkdir(parents=True, exist_ok=True)
-    (Path(inst.dir) / "status.json").write_text(
-        json.dumps({"code": "UserScriptInitFailed", "message": "ValueError: boom"})
-    )
-    backend.exited[inst.pid] = 3  # type: ignore[index]
+    assert inst.pid is not None
+    backend.failures[inst.pid] = {"code": "UserScriptInitFailed", "message": "ValueError: boom"}
+    backend.exited[inst.pid] = 3
     step(reconciler)
     status = store.get_deployment("ep1", "blue").status
     assert status["provisioning_state"] == "Failed"
@@ -339,3 +370,27 @@ def test_an_instance_lost_after_serving_is_replaced_at_once_every_time(world) ->
         backend.exited[backend.next_pid] = -9
         step(reconciler)
         assert len(backend.started) == attempt
+
+
+def test_stop_all_waits_for_the_pass_and_nothing_starts_meanwhile(world) -> None:
+    reconciler, store, backend, _, _ = world
+    add_deployment(store, count=2)
+    step(reconciler)
+    assert len(backend.started) == 2
+
+    async def down() -> int:
+        loop_task = asyncio.ensure_future(reconciler.run(interval=0))
+        await asyncio.sleep(0.01)  # passes are running
+        try:
+            return await reconciler.stop_all(timeout=1.0)
+        finally:
+            loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop_task
+
+    assert _LOOP.run_until_complete(down()) == 2
+    # Passes kept turning while it drained, yet none replaced the instances it was stopping.
+    assert len(backend.started) == 2
+    assert sorted(backend.terminated) == [1001, 1002]
+    assert store.list_instances() == []
+    assert backend.swept == 1  # and the backend swept whatever the store did not know

@@ -10,6 +10,7 @@ hoard = []
 def init():
     global started
     started = time.time()
+    time.sleep(float(os.environ.get("INIT_SLEEP_S", "0")))  # an instance that stays "starting"
 
 
 def run(raw_data):
