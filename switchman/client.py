@@ -303,6 +303,20 @@ class Client:
         """``/api/autoscale/settings{path}``: the autoscale settings, rules and profiles."""
         return self.request(method, f"/api/autoscale/settings{path}", body, params)
 
+    # -- connections (security: secret injection; secrets go in, only masks come back) ----------
+
+    def put_connection(self, spec: dict[str, Any], source: str) -> dict[str, Any]:
+        return dict(self.request("POST", "/api/connections", {"spec": spec, "source": source}))
+
+    def get_connection(self, name: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/api/connections/{name}"))
+
+    def list_connections(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", "/api/connections"))
+
+    def delete_connection(self, name: str) -> dict[str, Any]:
+        return dict(self.request("DELETE", f"/api/connections/{name}"))
+
     def _wait_gone(self, path: str, timeout: float, what: str, *, local: bool = False) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "migrate": "switchman.cli.migrate",
     "scoring-server": "switchman.cli.scoring_server",
     "version": "switchman.cli.version",
+    "connection": "switchman.cli.connection",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 

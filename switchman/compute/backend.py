@@ -54,9 +54,12 @@ class LaunchSpec:
     instance_type: str | None = None
     resources: dict[str, float] = field(default_factory=dict)  # cpus, memory_mib, gpus
     artifacts: dict[str, Any] | None = None  # where a node downloads code/model/env (over HTTP)
+    # Resolved connection secrets (issue 16): handed to the instance's process environment only,
+    # never written into instance.json or anywhere else on disk.
+    secret_environment: dict[str, str] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "secret_environment"}
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,9 @@ class LocalBackend(ComputeBackend):
             json.dumps({**spec.to_json(), "bind_host": "127.0.0.1"}, indent=2)
         )
         args = [sys.executable, "-m", "switchman.compute.launcher", str(folder / "instance.json")]
-        return self.spawn(args, folder, folder / CONTAINER_LOGS["storage-initializer"])
+        # connection secrets travel in the launcher's environment only (never instance.json)
+        env = {**os.environ, **spec.secret_environment} if spec.secret_environment else None
+        return self.spawn(args, folder, folder / CONTAINER_LOGS["storage-initializer"], env=env)
 
     def start_worker(self, spec: WorkerSpec) -> Handle:
         """A batch worker: a detached process group; it prepares the deployment's interpreter

@@ -25,6 +25,8 @@ class ConsoleCollector:
         self.started_at = clock()
         self._offsets: dict[str, int] = {}
         self._pruned_at = 0.0
+        # security: (endpoint, deployment, text) → text with injected secrets masked
+        self.mask: Callable[[str, str, str], str] = lambda _ep, _dep, text: text
 
     def collect(self, instances: Iterable[InstanceRecord], backend: ComputeBackend) -> int:
         """Store new complete lines of every instance's logs; returns how many were stored."""
@@ -38,9 +40,13 @@ class ConsoleCollector:
             for container in CONTAINER_LOGS:
                 key = f"{inst.id}/{container}"
                 seen.add(key)
+                lines = self._new_lines(key, backend, handle, container, inst.created_at)
+                if lines:
+                    text = self.mask(inst.endpoint, inst.deployment, "\n".join(lines))
+                    lines = text.split("\n")
                 rows.extend(
                     (now, inst.endpoint, inst.deployment, inst.id, container, line)
-                    for line in self._new_lines(key, backend, handle, container, inst.created_at)
+                    for line in lines
                 )
         for key in [k for k in self._offsets if k not in seen]:
             del self._offsets[key]

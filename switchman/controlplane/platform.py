@@ -35,14 +35,19 @@ class Platform:
         vault = Vault(home)
         backend = backend or open_backend(home)
         publisher = RoutePublisher(home, store, vault)
+        service = EndpointService(home, store, vault, addresses)
+        console = ConsoleCollector(store)
+        console.mask = service.connections.mask_deployment
+        reconciler = Reconciler(home, store, backend, publisher, console=console)
+        reconciler.secret_environment = service.connections.environment
         return cls(
             home=home,
             store=store,
             vault=vault,
             backend=backend,
-            service=EndpointService(home, store, vault, addresses),
+            service=service,
             publisher=publisher,
-            reconciler=Reconciler(home, store, backend, publisher, console=ConsoleCollector(store)),
+            reconciler=reconciler,
         )
 
     def upload(self, path: str) -> str:

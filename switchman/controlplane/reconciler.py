@@ -35,6 +35,7 @@ from switchman.compute.backend import (
     Observation,
     address_url,
 )
+from switchman.controlplane.connections import without_references
 from switchman.controlplane.console import ConsoleCollector
 from switchman.controlplane.routes import RoutePublisher
 from switchman.controlplane.store import DeploymentRecord, InstanceRecord, Store
@@ -129,6 +130,8 @@ class Reconciler:
     _seen: dict[str, Observation] = field(default_factory=dict)
     # Held for a whole pass: `stop_all` takes it so no pass runs (and starts anything) meanwhile.
     _pass_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # security: resolves a deployment's connection references into secret values at start
+    secret_environment: Callable[[dict[str, str]], dict[str, str]] = lambda _: {}
 
     async def run(self, interval: float = 0.1) -> None:
         """Loop forever; a failing pass is logged and the next one runs (never dies)."""
@@ -273,11 +276,12 @@ class Reconciler:
             model=resolved.get("model"),
             code=resolved.get("code"),
             environment=resolved.get("environment"),
-            environment_variables=dict(resolved.get("environment_variables") or {}),
+            environment_variables=without_references(resolved.get("environment_variables") or {}),
             worker_count=int(resolved.get("worker_count") or 1),
             memory_limit_mib=resolved.get("memory_limit_mib"),
             instance_type=dep.spec.get("instance_type"),
             resources=dict(resolved.get("resources") or {}),
+            secret_environment=self.secret_environment(resolved.get("environment_variables") or {}),
         )
         handle = self.backend.start(spec)
         record = InstanceRecord(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from switchman.compute.backend import Handle
+from switchman.controlplane.connections import ConnectionRegistry
 from switchman.controlplane.datacollection import collector_environment
 from switchman.controlplane.quota import check_quota, default_quota
 from switchman.controlplane.secrets import Vault, new_key
@@ -84,6 +85,7 @@ class EndpointService:
         self.store = store
         self.vault = vault
         self.addresses = addresses
+        self.connections = ConnectionRegistry(store, vault)  # security: secret injection
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -314,6 +316,9 @@ class EndpointService:
             "request_settings": spec.request_settings.model_dump(),
         }
         resolved["environment_variables"].update(collector_environment(self.home, spec))
+        secret_refs = self.connections.pin(spec.environment_variables)
+        if secret_refs:  # versions in the template: a rotated secret + update rolls instances
+            resolved["secret_refs"] = secret_refs
         resolved["template"] = hashlib.sha256(
             json.dumps(resolved, sort_keys=True).encode()
         ).hexdigest()[:16]
@@ -468,10 +473,13 @@ class EndpointService:
             return {"container": container, "instance": None, "text": ""}
         # The newest instance of the current template: the one a user is debugging.
         latest = max(current, key=lambda i: i.created_at)
+        variables = dict(dep.resolved.get("environment_variables") or {})
         return {
             "container": container,
             "instance": latest.id,
-            "text": read(Handle.from_json(latest.handle), container, lines)
+            "text": self.connections.mask(
+                variables, read(Handle.from_json(latest.handle), container, lines)
+            )
             if latest.handle
             else "",
         }
