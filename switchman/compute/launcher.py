@@ -114,6 +114,10 @@ def main(argv: list[str]) -> NoReturn:
         env["AZUREML_ENTRY_SCRIPT"] = str(script)
     elif app_root is not None:
         env["AML_APP_ROOT"] = str(app_root)
+    model = spec.get("model") or {}
+    if script is None and model.get("type") == "mlflow_model":
+        # No scoring script: the runtime's built-in MLflow scorer loads this folder (issue 11).
+        env["SWITCHMAN_MLFLOW_MODEL"] = str(model_dir / str(model.get("leaf") or ""))
     env["WORKER_COUNT"] = str(spec.get("worker_count") or 1)
     env["SWITCHMAN_STATUS_FILE"] = str(folder / STATUS_FILE)
     # The runtime binds a port of its own (0) and reports it here; the backend reads it back.

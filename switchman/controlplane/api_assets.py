@@ -20,6 +20,7 @@ from switchman.environments.reference import inline
 from switchman.errors import BadArgumentError, NotFoundError
 from switchman.spec.environment import EnvironmentSpec
 from switchman.spec.loader import validate
+from switchman.spec.mlmodel import model_root, read_mlmodel
 from switchman.spec.model import ModelSpec
 
 router = APIRouter()
@@ -68,8 +69,13 @@ def _create(request: Request, kind: Kind, body: AssetBody) -> dict[str, Any]:
     if isinstance(spec, ModelSpec):
         if not spec.path:
             raise BadArgumentError("A model needs a path: set `path:` in the YAML or pass --path.")
-        data = spec.to_dict()
-        if not spec.path.startswith(_REMOTE_PREFIXES):
+        local = not spec.path.startswith(_REMOTE_PREFIXES)
+        mlflow: dict[str, Any] = {}
+        if local and spec.type == "mlflow_model":  # checked before anything is stored (issue 11)
+            spec.path = str(model_root(spec.path))
+            mlflow = read_mlmodel(spec.path).summary()
+        data = {**spec.to_dict(), **mlflow}
+        if local:
             data["asset"] = platform.upload(spec.path)
     else:
         data = inline(spec)

@@ -302,6 +302,13 @@ class EndpointService:
         from switchman.environments import environment_hash, resolve
 
         environment = resolve(spec.environment, lookup=self._lookup_environment)
+        if model is not None and model.get("type") == "mlflow_model":
+            from switchman.controlplane.mlflow_deployment import mlflow_environment
+
+            environment = mlflow_environment(
+                spec.name, model, code=code, environment=environment,
+                variables=spec.environment_variables,
+            )  # fmt: skip
         resolved: dict[str, Any] = {
             "model": model,
             "code": code,
@@ -358,6 +365,11 @@ class EndpointService:
             }
         if not model.path:
             raise BadArgumentError("model.path is missing: give the model file or folder.")
+        if model.type == "mlflow_model":  # checked before the upload (issue 11)
+            from switchman.spec.mlmodel import model_root, read_mlmodel
+
+            model.path = str(model_root(model.path))
+            read_mlmodel(model.path)
         asset = upload(model.path, self.home.assets_dir, what="model path")
         return {
             "name": model.name or Path(model.path).stem.replace("_", "-") or "model",

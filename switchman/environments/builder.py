@@ -31,17 +31,20 @@ import uv
 
 from switchman.environments.cache import (
     COMPLETE_MARKER,
-    content_key,
     env_dir,
+    environment_key,
     install_lines,
     is_host_mode,
+    relax_pins,
     requirements_of,
 )
-from switchman.environments.conda import Requirements
+from switchman.environments.conda import Requirements, running_python
 from switchman.errors import SwitchmanError
 from switchman.home import Home
 
 LOG_PREFIX = "[environment]"
+# Options that say how to install, not where from: installed packages satisfy them as they are.
+_SOURCE_NEUTRAL = ("--only-binary", "--prefer-binary")
 _TAIL_LINES = 60
 
 
@@ -50,6 +53,7 @@ class EnvironmentBuildError(SwitchmanError):
 
     status = 400
     default_code = "ImageBuildFailure"
+    package: str | None = None  # what uv blamed, e.g. "numpy==1.21.6"
 
 
 def prepare(
@@ -83,7 +87,7 @@ def prepare(
     for note in requirements.notes:
         _say(log, note)
     lines = install_lines(requirements)
-    key = content_key(lines)
+    key = environment_key(environment)
     target = env_dir(home, key)
     if (target / COMPLETE_MARKER).exists():  # checked first: a cache hit costs one stat()
         _say(log, f"using cached environment {key[:12]} ({target})")
@@ -91,7 +95,7 @@ def prepare(
     if host_satisfies(requirements):
         _say(log, f"the platform's Python satisfies every requirement: using {host}")
         return host
-    return _cached_or_built(key, lines, home=home, log=log)
+    return _cached_or_built(key, lines, home=home, log=log, relax=relax_pins(environment))
 
 
 def host_satisfies(requirements: Requirements) -> bool:
@@ -104,7 +108,8 @@ def host_satisfies(requirements: Requirements) -> bool:
     lines = [line for line in requirements.packages if not line.startswith("-")]
     if not lines:
         return True
-    if len(lines) != len(requirements.packages):
+    options = [line for line in requirements.packages if line.startswith("-")]
+    if any(not line.startswith(_SOURCE_NEUTRAL) for line in options):
         return False  # index options (--extra-index-url): the user wants a specific source
     proc = subprocess.run(
         [
@@ -126,7 +131,9 @@ def host_satisfies(requirements: Requirements) -> bool:
     return proc.returncode == 0 and "Would make no changes" in proc.stderr + proc.stdout
 
 
-def _cached_or_built(key: str, lines: list[str], *, home: Home, log: TextIO) -> Path:
+def _cached_or_built(
+    key: str, lines: list[str], *, home: Home, log: TextIO, relax: bool = False
+) -> Path:
     target = env_dir(home, key)
     python = target / "bin" / "python"
     if (target / COMPLETE_MARKER).exists():
@@ -139,7 +146,12 @@ def _cached_or_built(key: str, lines: list[str], *, home: Home, log: TextIO) -> 
             return python
         if target.exists():  # a folder without its marker cannot come from a finished build
             shutil.rmtree(target)
-        _build(target, lines, log)
+        if relax:
+            from switchman.environments.relax import build_relaxed
+
+            build_relaxed(lines, lambda attempt: _build(target, attempt, log), log=log)
+        else:
+            _build(target, lines, log)
     return python
 
 
@@ -204,15 +216,20 @@ def _run(command: list[str], log: TextIO) -> None:
         code = proc.wait()
     log.flush()
     if code != 0:
-        raise EnvironmentBuildError(build_failure_message(list(tail)))
+        error = EnvironmentBuildError(build_failure_message(list(tail)))
+        error.package = failing_package(list(tail))
+        raise error
 
 
 # uv's resolver and installer wording (uv 0.4 … 0.13), most specific first.
 _CULPRITS = (
+    re.compile(r"([A-Za-z0-9][A-Za-z0-9._\-\[\]]*[<>=!~]=?[^\s,]+) has no usable wheels"),
     re.compile(r"there is no version of ([A-Za-z0-9][A-Za-z0-9._\-\[\],]*(?:[=<>!~]=?[^\s,]+)?)"),
     re.compile(r"\b([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the (?:package registry|provided package locations)"),
     re.compile(r"Failed to (?:build|download|fetch|prepare distributions for|install) `?([^`\s:]+)`?"),
     re.compile(r"only ([A-Za-z0-9][A-Za-z0-9._-]*[<>=!~]=?[^\s,]+) (?:is|are) available"),
+    # A pin that conflicts with another one: uv's last step names the direct requirement.
+    re.compile(r"you require ([A-Za-z0-9][A-Za-z0-9._\-\[\]]*==[^\s,]+), we can conclude that your requirements are unsatisfiable"),
 )  # fmt: skip
 
 
@@ -232,8 +249,10 @@ def build_failure_message(output: list[str]) -> str:
     reason = _reason(output)
     what = f"the package {package} could not be installed" if package else "uv failed"
     return (
-        f"Environment build failed: {what} ({reason}). Fix the version pin or the package name "
-        "in the environment's conda file (or requirements), then update the deployment. The whole "
+        f"Environment build failed: {what} on Python {running_python()} ({base_python()}) "
+        f"({reason}). Fix the version pin or the package name in the environment's conda file "
+        "(or requirements), or set SWITCHMAN_RELAX_PINS=1 to install the nearest installable "
+        "version instead, then update the deployment. The whole "
         "build output is in the storage-initializer log (`switchman online-deployment get-logs "
         "--container storage-initializer`)."
     )

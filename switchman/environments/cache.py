@@ -26,6 +26,9 @@ FORMAT = 1
 COMPLETE_MARKER = ".complete"
 HOST_MODE = "host"
 MODE_TAG = "switchman.mode"
+RELAX_TAG = "switchman.relax-pins"
+# Part of the key of a relaxed build, so it never stands in for the strict one (issue 11).
+_RELAX_KEY_LINE = "# switchman: relax-pins"
 
 
 def requirements_of(resolved: dict[str, Any]) -> Requirements:
@@ -44,6 +47,18 @@ def is_host_mode(resolved: dict[str, Any] | None, mode: str | None = None) -> bo
         return mode.strip().lower() == HOST_MODE
     tags = (resolved or {}).get("tags") or {}
     return str(tags.get(MODE_TAG, "")).strip().lower() == HOST_MODE
+
+
+def relax_pins(resolved: dict[str, Any] | None) -> bool:
+    """True when the environment is tagged ``switchman.relax-pins: true`` (docs/mlflow.md)."""
+    tags = (resolved or {}).get("tags") or {}
+    return str(tags.get(RELAX_TAG, "")).strip().lower() in ("1", "true", "yes")
+
+
+def environment_key(resolved: dict[str, Any]) -> str:
+    """The content key of a resolved environment's isolated venv."""
+    lines = install_lines(requirements_of(resolved))
+    return content_key([*lines, _RELAX_KEY_LINE] if relax_pins(resolved) else lines)
 
 
 def install_lines(requirements: Requirements) -> list[str]:
@@ -66,7 +81,7 @@ def environment_hash(resolved: dict[str, Any] | None, mode: str | None = None) -
     """
     if resolved is None or is_host_mode(resolved, mode):
         return None
-    return content_key(install_lines(requirements_of(resolved)))
+    return environment_key(resolved)
 
 
 def env_dir(home: Home, key: str) -> Path:

@@ -75,6 +75,7 @@ class UserScript:
     data_param: str
     schema_params: list[inspect.Parameter] = field(default_factory=list)
     wants_headers: bool = False
+    swagger: dict[str, Any] | None = None  # built-in scorers bring their documents (issue 11)
     _user_loop: asyncio.AbstractEventLoop | None = None
     _loop_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -71,6 +71,10 @@ def connect_debugger(port: int) -> None:
 
 def start_script(settings: RuntimeSettings) -> UserScript:
     """Import the script and run ``init()``; raises :class:`StartupError`."""
+    if not settings.entry_script and settings.mlflow_model:
+        from switchman.runtime.mlflow_scorer import load_builtin
+
+        return load_builtin(settings.mlflow_model)
     if not settings.entry_script:
         raise StartupError(
             "UserScriptImportError",
@@ -113,6 +117,7 @@ class RuntimeServer:
             service_name=settings.service_name,
             service_version=settings.service_version,
             path_prefix=settings.service_path_prefix,
+            documents=script.swagger,
         )
 
     async def serve(self, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:

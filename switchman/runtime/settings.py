@@ -34,6 +34,7 @@ class RuntimeSettings:
     shutdown_timeout_s: float
     access_log: bool
     debug_port: int | None
+    mlflow_model: str | None = None  # SWITCHMAN_MLFLOW_MODEL: no script, the built-in scorer
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -57,6 +58,7 @@ class RuntimeSettings:
             shutdown_timeout_s=_int(env, "SWITCHMAN_SHUTDOWN_TIMEOUT_S", 30, minimum=0),
             access_log=env.get("SWITCHMAN_ACCESS_LOG", "true").lower() != "false",
             debug_port=_int(env, "AZUREML_DEBUG_PORT", 0, minimum=1) if debug else None,
+            mlflow_model=env.get("SWITCHMAN_MLFLOW_MODEL") or None,
         )
 
 

@@ -53,6 +53,7 @@ class SwaggerDocs:
         service_name: str = "ML service",
         service_version: str = "1.0",
         path_prefix: str = "",
+        documents: dict[str, Any] | None = None,
     ) -> None:
         self._docs: dict[str, bytes] = {}
         self.supported: list[str] = []
@@ -60,6 +61,8 @@ class SwaggerDocs:
         skipped: list[str] = []
         for version, (aliases, files) in _VERSIONS.items():
             doc = _read_user_file(app_root, files, version)
+            if doc is None and documents is not None:
+                doc = documents.get(version)
             if doc is None:
                 doc = _generate(version, aliases, run, service_name, service_version, prefix)
             if doc is None:

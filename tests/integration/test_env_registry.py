@@ -34,6 +34,8 @@ def test_model_versions_latest_and_archive(platform: Platform, tmp_path: Path) -
     assert (first["version"], first["path"]) == ("1", str(folder))
     (folder / "weights.txt").write_text("v2")  # the registered snapshot must not change
     assert (Path(first["asset"]) / "model" / "weights.txt").read_text() == "v1"
+    # An mlflow_model needs its MLmodel file (checked at registration, issue 11).
+    (folder / "MLmodel").write_text("flavors:\n  python_function:\n    loader_module: m\n")
     second = platform.json(
         "model", "create", "-n", "reg-model", "--path", str(folder), "-t", "mlflow_model"
     )
