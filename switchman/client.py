@@ -330,3 +330,22 @@ class Client:
         raise SwitchmanError(
             f"{what} is still being deleted after {timeout:.0f}s.", code="OperationTimedOut"
         )
+
+    # -- safe rollout (switchman.controlplane.api_rollout) ----------------------------------------
+    def start_rollout(self, endpoint: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return dict(
+            self.request("POST", f"/api/online-endpoints/{endpoint}/rollout", {"spec": spec})
+        )
+
+    def get_rollout(self, endpoint: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/api/online-endpoints/{endpoint}/rollout"))
+
+    def cancel_rollout(self, endpoint: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/api/online-endpoints/{endpoint}/rollout/cancel"))
+
+    def shadow_reports(self, endpoint: str, since_s: float = 900.0) -> list[dict[str, Any]]:
+        return list(
+            self.request(
+                "GET", f"/api/online-endpoints/{endpoint}/shadow", params={"since": since_s}
+            )
+        )

@@ -16,6 +16,7 @@ from switchman.cli.common import (
     target_names,
     verb_factory,
 )
+from switchman.cli.rollout import register_replay
 from switchman.errors import BadArgumentError
 
 
@@ -58,6 +59,8 @@ def register(sub: Any) -> None:
     delete.add_argument("-e", "--endpoint-name", required=True)
     delete.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation.")
     add_no_wait(delete)
+
+    register_replay(leaf)  # record & replay (switchman.cli.rollout)
 
     logs = leaf("get-logs", cmd_logs, "Show an instance's container log.")
     logs.add_argument("-n", "--name", required=True)

@@ -18,6 +18,7 @@ from switchman.cli.common import (
     target_names,
     verb_factory,
 )
+from switchman.cli.rollout import register_rollout
 from switchman.errors import BadArgumentError, SwitchmanError
 
 
@@ -64,6 +65,8 @@ def register(sub: Any) -> None:
 
     creds = leaf("get-credentials", cmd_credentials, "Show the keys or a token.")
     creds.add_argument("-n", "--name", required=True)
+
+    register_rollout(leaf)  # safe rollout (switchman.cli.rollout)
 
     regen = leaf("regenerate-keys", cmd_regenerate, "Regenerate a key.")
     regen.add_argument("-n", "--name", required=True)

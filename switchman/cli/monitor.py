@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from switchman.cli.main import add_common
+from switchman.cli.rollout import register_shadow
 from switchman.dataplane.store import TRAFFIC_COLUMNS, connect, ensure_schema
 from switchman.errors import BadArgumentError, NotFoundError
 from switchman.home import Home
@@ -226,6 +227,7 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("events", help="Instance events (AmlOnlineEndpointEventLog).")
     _filters(p)
     p.set_defaults(func=events)
+    register_shadow(sub)  # live vs mirror agreement (switchman.cli.rollout)
     p = sub.add_parser("query", help="Read-only SQL over the Azure ML log tables.")
     p.add_argument(
         "sql",

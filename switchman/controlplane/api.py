@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 # Optional routers other parts contribute (registry, monitoring); absent modules are skipped.
 EXTRA_ROUTERS = (
     "switchman.controlplane.api_connections",  # before api_assets: its /api/{segment} would match
+    "switchman.controlplane.api_rollout",  # before api_assets, for the same reason
     "switchman.controlplane.api_assets",
     "switchman.controlplane.api_monitor",
     "switchman.controlplane.api_autoscale",

@@ -13,6 +13,7 @@ import uvicorn
 
 from switchman.controlplane.api import create_app
 from switchman.controlplane.platform import Platform
+from switchman.controlplane.rollout import RolloutDriver
 from switchman.controlplane.service import Addresses
 from switchman.home import Home
 
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     token = home.admin_token(create=True)
     assert token is not None
     app = create_app(platform, token)
+    app.state.rollouts = RolloutDriver(home, platform.store, platform.service, platform.publisher)
     task_holder: dict[str, asyncio.Task[None]] = {}
 
     @contextlib.asynccontextmanager
@@ -53,13 +55,15 @@ def main(argv: list[str] | None = None) -> None:
         task_holder["reconciler"] = asyncio.create_task(
             platform.reconciler.run(), name="reconciler"
         )
+        task_holder["rollouts"] = asyncio.create_task(app.state.rollouts.run(), name="rollouts")
         try:
             yield
         finally:
-            task = task_holder.pop("reconciler")
-            task.cancel("control plane shutting down")
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for name in ("rollouts", "reconciler"):
+                task = task_holder.pop(name)
+                task.cancel("control plane shutting down")
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app.router.lifespan_context = lifespan
     logger.info("control plane for %s listening on %s:%d", home.root, args.host, args.port)

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from switchman.spec.base import SpecModel, TopLevelSpec
 from switchman.spec.names import name_problem
+from switchman.spec.rollout import RolloutSpec
 
 AuthMode = Literal["key", "aml_token", "aad_token"]
 MAX_MIRROR_PERCENT = 50
@@ -64,6 +65,9 @@ class OnlineEndpointSpec(TopLevelSpec):
     )
     public_network_access: Literal["enabled", "disabled"] = Field(
         default="enabled", description="Recorded; the router binds where `switchman up` says."
+    )
+    rollout: RolloutSpec | None = Field(
+        default=None, description="A gated progressive rollout the control plane drives."
     )
 
     @field_validator("name")
