@@ -50,6 +50,13 @@ def register(sub: Any) -> None:
     up.add_argument(
         "--api-tls", action="store_true", help="The control plane serves HTTPS too (with --tls)."
     )
+    up.add_argument(
+        "--private-range",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="Besides loopback, clients that reach public_network_access: disabled endpoints.",
+    )
     add_common(up)
     up.set_defaults(func=cmd_up)
 
@@ -186,6 +193,7 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
     if quota is not None:
         env["SWITCHMAN_QUOTA_VCPUS"] = str(quota)
     tls = _tls_files(args, home, public_host)
+    _check_ranges(getattr(args, "private_range", None) or [])
     started: list[subprocess.Popen[bytes]] = []
     cp_pid = procs.get("control-plane", {}).get("pid")
     router_pid = procs.get("router", {}).get("pid")
@@ -200,6 +208,8 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
             cp_pid = proc.pid
         if not router_alive:
             args_router = ["--host", bind_host, "--port", str(router_port), *extra, *tls_args]
+            for cidr in getattr(args, "private_range", None) or []:
+                args_router += ["--private-range", cidr]
             proc = _start_part(home, "router", "switchman.dataplane", args_router, env)
             started.append(proc)
             router_pid = proc.pid
@@ -261,6 +271,15 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
         ),
     )
     return {"status": "running", **{k: info[k] for k in ("home", "api_url", "router_url")}}
+
+
+def _check_ranges(ranges: list[str]) -> None:
+    from switchman.dataplane.inbound import parse_ranges
+
+    try:
+        parse_ranges(ranges)
+    except ValueError as exc:
+        raise BadArgumentError(str(exc)) from None
 
 
 def _tls_files(args: argparse.Namespace, home: Home, public_host: str | None) -> TlsFiles | None:

@@ -53,6 +53,8 @@ def build_table(store: Store, vault: Vault) -> dict[str, Any]:
             "mirror_traffic": dict(ep.spec.get("mirror_traffic", {})),
             "deployments": deployments,
         }
+        if ep.spec.get("public_network_access") == "disabled":  # the router's inbound toggle
+            endpoints[ep.name]["public_network_access"] = "disabled"
     return {"endpoints": endpoints, "token_public_key": vault.public_key_pem}
 
 

@@ -100,7 +100,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS (with --tls-key).")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert.")
+    parser.add_argument(
+        "--private-range",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="Besides loopback, clients here reach public_network_access: disabled endpoints.",
+    )
     args = parser.parse_args(argv)
+    from switchman.dataplane.inbound import parse_ranges
+
+    try:
+        parse_ranges(args.private_range)
+    except ValueError as exc:
+        parser.error(str(exc))
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     if args.tls_cert:
@@ -130,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
+        private_ranges=tuple(args.private_range),
     )
     return run(config)
 

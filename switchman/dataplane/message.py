@@ -27,6 +27,7 @@ class Request:
     started: float  # monotonic, first byte of the request
     received: float  # monotonic, last byte of the request
     http_version: str = "1.1"
+    peer: str = ""  # the client's IP ("" on a Unix socket), for the inbound toggle
     _map: dict[bytes, bytes] | None = None
 
     def header(self, name: bytes) -> str | None:

@@ -65,6 +65,7 @@ class HttpProtocol(asyncio.Protocol):
         self._pending: deque[tuple[Request, bool]] = deque()
         self._keep_alive = True
         self._closed = False
+        self._peer = ""
         self._in_body = False
         self._head_bytes = 0
         # monotonic stamps for the guard's sweep: when the unfinished head began (0: none), and
@@ -87,6 +88,8 @@ class HttpProtocol(asyncio.Protocol):
         )  # uvloop's transports are not subclasses
         self.state.connections.add(self)
         self.state.metrics.connections_active += 1
+        peer = transport.get_extra_info("peername")
+        self._peer = str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self._closed:
@@ -172,6 +175,7 @@ class HttpProtocol(asyncio.Protocol):
             started=self._started,
             received=time.monotonic(),
             http_version=self._parser.get_http_version(),
+            peer=self._peer,
         )
         self._pending.append((request, self._parser.should_keep_alive()))
         if not self.busy:

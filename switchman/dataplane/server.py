@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from switchman.dataplane.guard import ConnectionGuard, HeadLimits
+from switchman.dataplane.inbound import InboundPolicy, parse_ranges
 from switchman.dataplane.metrics import Metrics
 from switchman.dataplane.protocol import DEFAULT_BODY_LIMIT, HttpProtocol, ServerState
 from switchman.dataplane.service import ScoringService
@@ -45,6 +46,7 @@ class RouterConfig:
     limits: HeadLimits = field(default_factory=HeadLimits)
     tls_cert: Path | None = None  # both set: serve HTTPS only (switchman/tls.py)
     tls_key: Path | None = None
+    private_ranges: tuple[str, ...] = ()  # CIDRs beside loopback that reach private endpoints
 
 
 class Router:
@@ -62,6 +64,7 @@ class Router:
             max_mirror_in_flight=config.max_mirror_in_flight,
             tap=self.tap,
         )
+        self.service.inbound = InboundPolicy(parse_ranges(config.private_ranges))
         self.state = ServerState(
             self.service, self.metrics, body_limit=config.body_limit, limits=config.limits
         )

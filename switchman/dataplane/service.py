@@ -30,6 +30,7 @@ from switchman.dataplane.errors import (
     ScoringError,
 )
 from switchman.dataplane.exchange import DeadlineSweep, Exchange
+from switchman.dataplane.inbound import InboundPolicy
 from switchman.dataplane.message import Request, Response, json_response, reason
 from switchman.dataplane.metrics import InstanceInfo, Metrics
 from switchman.dataplane.policy import pick_deployment, pick_mirror
@@ -199,6 +200,7 @@ class ScoringService:
         self.table: RouteTable | None = None
         self.in_flight = 0
         self._auth = Authenticator(None)
+        self.inbound = InboundPolicy()  # the router adds its --private-range networks
         self._gates: dict[tuple[str, str], DeploymentGate] = {}
         self._slots: dict[str, InstanceSlot] = {}
         self._pools: dict[tuple[str, int], UpstreamPool] = {}
@@ -373,6 +375,8 @@ class ScoringService:
         ep = table.endpoints.get(name)
         if ep is None:
             raise RouteNotFoundError(f"No endpoint named {name!r}.")
+        if ep.private:
+            self.inbound.check(name, req.peer)
         headers = req.header_map()
         credential = headers.get(b"authorization")
         self._auth.check(ep, credential.decode("latin-1") if credential is not None else None)

@@ -64,6 +64,7 @@ class Endpoint:
     traffic: tuple[tuple[str, int], ...]
     mirror_traffic: tuple[tuple[str, int], ...]
     deployments: dict[str, Deployment] = field(default_factory=dict)
+    private: bool = False  # public_network_access: disabled (switchman/dataplane/inbound.py)
 
     @property
     def busiest_deployment(self) -> str | None:
@@ -194,6 +195,7 @@ def _endpoint(name: str, raw: Any) -> Endpoint:
         traffic=_weights(raw.get("traffic"), f"{where}.traffic"),
         mirror_traffic=_weights(raw.get("mirror_traffic"), f"{where}.mirror_traffic"),
         deployments=deployments,
+        private=raw.get("public_network_access") == "disabled",
     )
 
 

@@ -199,3 +199,24 @@ def test_home_and_secret_files_are_private(platform: Platform) -> None:
     for instance_json in home.glob("instances/*/*/instance.json"):
         data = json.loads(instance_json.read_text())
         assert SECRET not in json.dumps(data) and ROTATED not in json.dumps(data)
+
+
+def test_private_endpoint_is_published_and_served_to_loopback(
+    platform: Platform, tmp_path: Path
+) -> None:
+    spec = _write(tmp_path / "private.yml", "name: priv\npublic_network_access: disabled\n")
+    platform.run("online-endpoint", "create", "-f", str(spec))
+    routes = json.loads((platform.home / "routes.json").read_text())
+    assert routes["endpoints"]["priv"]["public_network_access"] == "disabled"
+    # loopback is private: the toggle lets it through (no deployment yet: Azure's 404)
+    resp = platform.score("priv", b"{}", key=platform.key("priv"))
+    assert resp.status_code == 404
+
+
+def test_up_with_a_bad_private_range_fails_clearly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    done = Platform(home).run(
+        "up", "--port", "0", "--api-port", "0", "--private-range", "10.0.0.0/33", check=False
+    )
+    assert done.returncode != 0 and "10.0.0.0/33" in done.stderr
+    assert "Traceback" not in done.stderr and not (home / "server.json").exists()
