@@ -57,6 +57,8 @@ class LaunchSpec:
     # Resolved connection secrets (issue 16): handed to the instance's process environment only,
     # never written into instance.json or anywhere else on disk.
     secret_environment: dict[str, str] = field(default_factory=dict, repr=False)
+    # egress_public_network_access: disabled → own network namespace, Unix socket (isolation.py)
+    egress_disabled: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "secret_environment"}

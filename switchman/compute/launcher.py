@@ -9,6 +9,7 @@ pid the compute backend recorded is the instance's pid for its whole life.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,23 @@ EXIT_BUILD_FAILURE = 4
 def _log(message: str) -> None:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
     print(f"{stamp} storage-initializer - {message}", flush=True)
+
+
+def _isolate(folder: Path, instance_id: str) -> str:
+    """Enter the instance's own network namespace; the runtime's bind address (a Unix socket)."""
+    from switchman.compute.isolation import IsolationError, isolate, socket_path
+
+    path = socket_path(folder, instance_id)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    try:
+        isolate()
+    except IsolationError as exc:
+        print(f"Network isolation failed: {exc}", flush=True)  # inference-server.log
+        _write_status(folder, exc.code, str(exc))
+        raise SystemExit(EXIT_STARTUP_FAILURE) from None
+    print("Network isolation: own network namespace, loopback only", flush=True)
+    return f"unix:{path}"
 
 
 def _write_status(folder: Path, code: str, message: str) -> None:
@@ -139,15 +157,10 @@ def main(argv: list[str]) -> NoReturn:
     os.close(log_fd)
     cwd = str(script.parent if script is not None else folder)
     os.chdir(cwd)
-    args = [
-        str(python),
-        "-m",
-        "switchman.runtime",
-        "--host",
-        str(spec.get("bind_host") or "127.0.0.1"),
-        "--port",
-        "0",
-    ]
+    bind = str(spec.get("bind_host") or "127.0.0.1")
+    if spec.get("egress_disabled"):
+        bind = _isolate(folder, spec["instance_id"])  # after the build: it needed the network
+    args = [str(python), "-m", "switchman.runtime", "--host", bind, "--port", "0"]
     os.execve(str(python), args, env)
 
 

@@ -75,7 +75,12 @@ class HttpProber:
 
     async def probe(self, url: str, timeout: float) -> tuple[bool, str]:
         try:
-            response = await self._client.get(url + "/", timeout=timeout)
+            if url.startswith("unix:"):  # a network-isolated instance: its socket, one use
+                transport = httpx.AsyncHTTPTransport(uds=url[len("unix:") :])
+                async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
+                    response = await client.get("http://localhost/", timeout=timeout)
+            else:
+                response = await self._client.get(url + "/", timeout=timeout)
         except httpx.TimeoutException:
             return False, f'Get "{url}/": context deadline exceeded (timeout {timeout:g}s)'
         except httpx.HTTPError as exc:
@@ -282,6 +287,7 @@ class Reconciler:
             instance_type=dep.spec.get("instance_type"),
             resources=dict(resolved.get("resources") or {}),
             secret_environment=self.secret_environment(resolved.get("environment_variables") or {}),
+            egress_disabled=dep.spec.get("egress_public_network_access") == "disabled",
         )
         handle = self.backend.start(spec)
         record = InstanceRecord(

@@ -227,11 +227,11 @@ class ScoringService:
             for dep in ep.deployments.values():
                 dep_slots = []
                 for inst in dep.ready_instances:
-                    address = (inst.host, inst.port)
+                    address = (inst.uds or inst.host, inst.port)
                     pool = (
                         pools.get(address)
                         or self._pools.get(address)
-                        or UpstreamPool(inst.host, inst.port)
+                        or UpstreamPool(inst.host, inst.port, uds=inst.uds)
                     )
                     pools[address] = pool
                     slot = self._slots.get(inst.id)

@@ -26,6 +26,7 @@ class Instance:
     port: int
     ready: bool
     pid: int | None = None
+    uds: str | None = None  # a Unix-socket instance (url unix:/path): network-isolated
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +107,24 @@ def _instance(raw: Any, where: str) -> Instance:
     _require(isinstance(raw, dict), where, "must be an object")
     url = raw.get("url")
     _require(isinstance(url, str), f"{where}.url", f"must be a string, got {url!r}")
+    pid = raw.get("pid")
+    if url.startswith("unix:"):
+        path = url[len("unix:") :]
+        _require(path.startswith("/"), f"{where}.url", f"must look like unix:/PATH, got {url!r}")
+        return Instance(
+            id=str(raw.get("id") or url),
+            host="localhost",
+            port=80,
+            ready=bool(raw.get("ready", False)),
+            pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+            uds=path,
+        )
     parts = urlsplit(url)
     _require(
         parts.scheme == "http" and bool(parts.hostname) and parts.port is not None,
         f"{where}.url",
-        f"must look like http://HOST:PORT, got {url!r}",
+        f"must look like http://HOST:PORT or unix:/PATH, got {url!r}",
     )
-    pid = raw.get("pid")
     return Instance(
         id=str(raw.get("id") or f"{parts.hostname}:{parts.port}"),
         host=str(parts.hostname),

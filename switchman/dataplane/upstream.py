@@ -172,9 +172,10 @@ class UpstreamConnection(asyncio.Protocol):
 class UpstreamPool:
     """Idle keep-alive connections to one instance."""
 
-    def __init__(self, host: str, port: int, max_idle: int = 64) -> None:
+    def __init__(self, host: str, port: int, max_idle: int = 64, *, uds: str | None = None) -> None:
         self.host = host
         self.port = port
+        self.uds = uds  # set: connect to this Unix socket (a network-isolated instance)
         self._idle: deque[UpstreamConnection] = deque()
         self._max_idle = max_idle
 
@@ -210,9 +211,13 @@ class UpstreamPool:
         """
         loop = asyncio.get_running_loop()
         try:
-            _, protocol = await loop.create_connection(UpstreamConnection, self.host, self.port)
+            if self.uds is not None:
+                _, protocol = await loop.create_unix_connection(UpstreamConnection, self.uds)
+            else:
+                _, protocol = await loop.create_connection(UpstreamConnection, self.host, self.port)
         except OSError as exc:
-            raise ConnectFailed(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            where = f"unix:{self.uds}" if self.uds else f"{self.host}:{self.port}"
+            raise ConnectFailed(f"cannot connect to {where}: {exc}") from exc
         return protocol
 
     def release(self, conn: UpstreamConnection) -> None:

@@ -138,9 +138,14 @@ class RuntimeServer:
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        server = await loop.create_server(
-            lambda: HttpConnection(state), host, port, reuse_address=True, backlog=1024
-        )
+        if host.startswith("unix:"):  # a network-isolated instance (switchman/compute/isolation.py)
+            server = await loop.create_unix_server(
+                lambda: HttpConnection(state), host[len("unix:") :], backlog=1024
+            )
+        else:
+            server = await loop.create_server(
+                lambda: HttpConnection(state), host, port, reuse_address=True, backlog=1024
+            )
         report_address(server)
         logger.info(f"Scoring timeout is set to {self.settings.scoring_timeout_ms}")
         logger.info(f"Worker with pid {os.getpid()} ready for serving traffic")

@@ -1,0 +1,20 @@
+"""The outbound toggle's pure parts: the refusal message and the socket address."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from switchman.compute.isolation import refusal, socket_path
+
+
+def test_refusal_names_the_toggle_and_the_fix() -> None:
+    message = refusal(1, "sysctl -w kernel.unprivileged_userns_clone=1")
+    assert "egress_public_network_access: disabled" in message
+    assert "unprivileged_userns_clone=1" in message and "enabled" in message
+
+
+def test_socket_path_fits_a_unix_address(tmp_path: Path) -> None:
+    assert socket_path(tmp_path, "blue-1") == str(tmp_path / "runtime.sock")
+    deep = tmp_path.joinpath(*(["x" * 40] * 4))
+    path = socket_path(deep, "blue-1")
+    assert len(path.encode()) <= 107 and path.endswith(".sock")
