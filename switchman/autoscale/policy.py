@@ -180,7 +180,19 @@ def decide(setting: Setting, inputs: Inputs, now: float, state: State) -> Decisi
         return done(lo, f"below the minimum of profile {profile.name!r}: {current} → {lo}")
     if current > hi:
         return done(hi, f"above the maximum of profile {profile.name!r}: {current} → {hi}")
+    # Scale to zero after the idle window (minimum 0 only).
+    if lo == 0 and current > 0:
+        quiet_from = max(
+            x for x in (inputs.last_activity, state.last_scale, state.since) if x is not None
+        )
+        if now - quiet_from >= setting.idle_window_s:
+            return done(
+                0,
+                f"idle for {now - quiet_from:.0f}s (idle window {setting.idle_window_s:g}s): scaling to zero",
+            )
     if not profile.rules:
+        if current == 0 and lo == 0:
+            return done(0, f"profile {profile.name!r}: at zero until a request arrives")
         if current != profile.default:
             return done(profile.default, f"profile {profile.name!r} has no rules: its default")
         return done(current, f"profile {profile.name!r}: holding its default {current}")
@@ -222,17 +234,6 @@ def decide(setting: Setting, inputs: Inputs, now: float, state: State) -> Decisi
         if new > current:
             return done(new, _why(rule, v, current, new), rule, v)
 
-    # Scale to zero after the idle window (minimum 0 only).
-    if lo == 0 and current > 0:
-        quiet_from = max(
-            x for x in (inputs.last_activity, state.last_scale, state.since) if x is not None
-        )
-        if now - quiet_from >= setting.idle_window_s:
-            return done(
-                0,
-                f"idle for {now - quiet_from:.0f}s (idle window {setting.idle_window_s:g}s): scaling to zero",
-            )
-
     # Scale in: only when every in-rule fires.
     in_rules = [
         r
@@ -254,7 +255,10 @@ def decide(setting: Setting, inputs: Inputs, now: float, state: State) -> Decisi
     if not in_votes:
         return done(current, "unchanged: no rule fires")
     asked, rule, v = max(in_votes, key=lambda x: x[0])
-    floor = max(lo, asked)
+    # Rules scale in to one at least: only the idle window takes a deployment to zero.
+    floor = max(lo, asked, 1)
+    if floor >= current:
+        return done(current, "unchanged: at the smallest count rules scale in to")
     # Flapping guard: the largest step in that does not make a scale-out rule fire at once.
     for new in range(floor, current):
         if not _would_scale_out(profile, values, inputs.ready, new):

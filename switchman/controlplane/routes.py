@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from switchman.controlplane.datacollection import data_collector_route
@@ -67,9 +68,13 @@ class RoutePublisher:
         self.vault = vault
         self._last: str | None = None
         self.version = int(store.get_meta("routes_version") or 0)
+        # Hooks that add to the table before it is compared and written (autoscale: wake, ...).
+        self.decorators: list[Callable[[dict[str, Any]], None]] = []
 
     def publish(self, *, force: bool = False) -> int:
         table = build_table(self.store, self.vault)
+        for decorate in self.decorators:
+            decorate(table)
         canonical = json.dumps(table, sort_keys=True)
         if canonical == self._last and not force and self.home.routes_file.exists():
             return self.version

@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(platform, token)
     app.state.rollouts = RolloutDriver(home, platform.store, platform.service, platform.publisher)
     task_holder: dict[str, asyncio.Task[None]] = {}
+    from switchman.autoscale.applier import install as install_autoscale
+
+    autoscaler = install_autoscale(app, platform, args.port)  # issue #12: its own owned task
 
     @contextlib.asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
@@ -56,9 +59,11 @@ def main(argv: list[str] | None = None) -> None:
             platform.reconciler.run(), name="reconciler"
         )
         task_holder["rollouts"] = asyncio.create_task(app.state.rollouts.run(), name="rollouts")
+        autoscaler.start()
         try:
             yield
         finally:
+            await autoscaler.stop()
             for name in ("rollouts", "reconciler"):
                 task = task_holder.pop(name)
                 task.cancel("control plane shutting down")

@@ -60,6 +60,31 @@ class Window:
     latency: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     network_bytes: dict[str, int] = field(default_factory=dict)
 
+    def merge(self, other: Window) -> None:
+        """Add a later window's counts into this one (fine windows → the 1-minute roll-up)."""
+        for key, count in other.requests.items():
+            self.requests[key] = self.requests.get(key, 0) + count
+        for pair, (count, total, counts) in other.latency.items():
+            mine = self.latency.get(pair)
+            if mine is None:
+                self.latency[pair] = [count, total, list(counts)]
+            else:
+                mine[0] += count
+                mine[1] += total
+                mine[2] = [a + b for a, b in zip(mine[2], counts, strict=True)]
+        for ep, nbytes in other.network_bytes.items():
+            self.network_bytes[ep] = self.network_bytes.get(ep, 0) + nbytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentLoad:
+    """A deployment's load over one fine window (autoscale's ConcurrentRequestsPerInstance)."""
+
+    endpoint: str
+    deployment: str
+    in_flight: float  # mean requests in flight (admitted + queued + held at zero) over the window
+    ready: int  # ready instances at the end of the window
+
 
 @dataclass(frozen=True, slots=True)
 class MetricRecord:
@@ -83,6 +108,65 @@ class InstanceInfo:
     instance_id: str
     pid: int | None
     ready: bool
+
+
+def request_records(window: Window, now: float) -> list[MetricRecord]:
+    """RequestsPerMinute, RequestLatency(_P50..P99) and NetworkBytes of one window."""
+    seconds = max(1e-3, now - window.started)
+    per_minute = 60.0 / seconds
+    out: list[MetricRecord] = []
+    for (ep, dep, status, model_status), count in window.requests.items():
+        dims = {
+            "deployment": dep,
+            "statusCode": str(status),
+            "statusCodeClass": f"{status // 100}xx",
+            "modelStatusCode": model_status,
+        }
+        out.append(MetricRecord(now, ep, dep, "", "RequestsPerMinute", dims, count * per_minute))
+    for (ep, dep), (count, total, counts) in window.latency.items():
+        dims = {"deployment": dep}
+        out.append(MetricRecord(now, ep, dep, "", "RequestLatency", dims, total / count))
+        for pct in PERCENTILES:
+            out.append(
+                MetricRecord(
+                    now, ep, dep, "", f"RequestLatency_P{pct}", dims, percentile(counts, pct)
+                )
+            )
+    for ep, nbytes in window.network_bytes.items():
+        out.append(MetricRecord(now, ep, "", "", "NetworkBytes", {}, nbytes / seconds))
+    return out
+
+
+def fine_records(window: Window, loads: Iterable[DeploymentLoad], now: float) -> list[MetricRecord]:
+    """A fine-grain (about 1 s) window for autoscale: the request metrics plus, per deployment,
+    ConcurrentRequestsPerInstance (mean in flight / ready instances; all of it on one instance at
+    zero, so a held request reads as load) and DeploymentCapacity (ready instances)."""
+    out = request_records(window, now)
+    for load in loads:
+        dims = {"deployment": load.deployment}
+        out.append(
+            MetricRecord(
+                now,
+                load.endpoint,
+                load.deployment,
+                "",
+                "ConcurrentRequestsPerInstance",
+                dims,
+                load.in_flight / max(1, load.ready),
+            )
+        )
+        out.append(
+            MetricRecord(
+                now,
+                load.endpoint,
+                load.deployment,
+                "",
+                "DeploymentCapacity",
+                {**dims, "State": "Ready"},
+                float(load.ready),
+            )
+        )
+    return out
 
 
 class Metrics:
@@ -140,30 +224,7 @@ class Metrics:
     def summarise(self, window: Window, instances: Iterable[InstanceInfo]) -> list[MetricRecord]:
         """Turn a finished window (and instance CPU/memory) into records; publish them as ``last``."""
         now = self._clock()
-        seconds = max(1e-3, now - window.started)
-        per_minute = 60.0 / seconds
-        out: list[MetricRecord] = []
-        for (ep, dep, status, model_status), count in window.requests.items():
-            dims = {
-                "deployment": dep,
-                "statusCode": str(status),
-                "statusCodeClass": f"{status // 100}xx",
-                "modelStatusCode": model_status,
-            }
-            out.append(
-                MetricRecord(now, ep, dep, "", "RequestsPerMinute", dims, count * per_minute)
-            )
-        for (ep, dep), (count, total, counts) in window.latency.items():
-            dims = {"deployment": dep}
-            out.append(MetricRecord(now, ep, dep, "", "RequestLatency", dims, total / count))
-            for pct in PERCENTILES:
-                out.append(
-                    MetricRecord(
-                        now, ep, dep, "", f"RequestLatency_P{pct}", dims, percentile(counts, pct)
-                    )
-                )
-        for ep, nbytes in window.network_bytes.items():
-            out.append(MetricRecord(now, ep, "", "", "NetworkBytes", {}, nbytes / seconds))
+        out = request_records(window, now)
         out.append(
             MetricRecord(
                 now, ROUTER_WIDE, "", "", "ConnectionsActive", {}, float(self.connections_active)

@@ -15,9 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from switchman.dataplane.coldstart import ColdStart
 from switchman.dataplane.guard import ConnectionGuard, HeadLimits
 from switchman.dataplane.inbound import InboundPolicy, parse_ranges
-from switchman.dataplane.metrics import Metrics
+from switchman.dataplane.metrics import DeploymentLoad, Metrics
 from switchman.dataplane.protocol import DEFAULT_BODY_LIMIT, HttpProtocol, ServerState
 from switchman.dataplane.service import ScoringService
 from switchman.dataplane.store import StateWriter
@@ -40,6 +41,8 @@ class RouterConfig:
     body_limit: int = DEFAULT_BODY_LIMIT
     retention_s: float = 7 * 86400
     metrics_interval: float = 60.0
+    fine_interval: float = 1.0  # autoscale's grain (metrics_fine); loads are sampled every 0.1 s
+    cold_queue_limit: int = 100  # requests held per deployment at zero before 429
     drain_timeout: float = 10.0
     poll_interval: float = 0.075
     max_mirror_in_flight: int = 64
@@ -55,7 +58,12 @@ class Router:
     def __init__(self, config: RouterConfig) -> None:
         self.config = config
         self.metrics = Metrics()
-        self.writer = StateWriter(config.home.db_path, self.metrics, retention_s=config.retention_s)
+        self.writer = StateWriter(
+            config.home.db_path,
+            self.metrics,
+            retention_s=config.retention_s,
+            minute_s=config.metrics_interval,
+        )
         self.tap = Tap(config.home.root, config.home.db_path)
         self.service = ScoringService(
             metrics=self.metrics,
@@ -65,6 +73,9 @@ class Router:
             tap=self.tap,
         )
         self.service.inbound = InboundPolicy(parse_ranges(config.private_ranges))
+        # Scale to zero (issue #12): hold requests for a deployment at zero while it wakes.
+        self.cold = ColdStart(self.service, self.writer, limit=config.cold_queue_limit)
+        self.service.cold = self.cold
         self.state = ServerState(
             self.service, self.metrics, body_limit=config.body_limit, limits=config.limits
         )
@@ -81,9 +92,25 @@ class Router:
         task.add_done_callback(self._tasks.discard)
 
     async def _roll_metrics(self) -> None:
+        # Fine windows every fine_interval (to metrics_fine, merged into the 1-minute roll-up);
+        # in-flight load sampled every 0.1 s so ConcurrentRequestsPerInstance is a window mean.
+        fine = min(self.config.fine_interval, self.config.metrics_interval)
+        sums: dict[tuple[str, str], float] = {}
+        samples = 0
+        due = time.monotonic() + fine
         while True:
-            await asyncio.sleep(self.config.metrics_interval)
-            self.writer.roll(self.metrics.swap(), self.service.instances())
+            await asyncio.sleep(min(0.1, fine))
+            for key, (flying, _ready) in self.service.capacity().items():
+                sums[key] = sums.get(key, 0.0) + flying
+            samples += 1
+            if time.monotonic() < due:
+                continue
+            loads = [
+                DeploymentLoad(ep, dep, sums.get((ep, dep), 0.0) / samples, ready)
+                for (ep, dep), (_flying, ready) in self.service.capacity().items()
+            ]
+            self.writer.roll(self.metrics.swap(), self.service.instances(), loads)
+            sums, samples, due = {}, 0, time.monotonic() + fine
 
     async def _reload_tls(self, reloader: CertReloader) -> None:
         while True:
@@ -148,6 +175,7 @@ class Router:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self.cold.close()
         await self.service.close()
         self.writer.roll(self.metrics.swap(), self.service.instances())
         self.writer.stop()

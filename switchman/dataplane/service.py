@@ -21,6 +21,7 @@ from typing import Protocol
 
 from switchman.dataplane.admission import DeploymentGate, InstanceSlot
 from switchman.dataplane.auth import Authenticator
+from switchman.dataplane.coldstart import ColdStart
 from switchman.dataplane.errors import (
     InternalError,
     ModelError,
@@ -193,6 +194,7 @@ class ScoringService:
     ) -> None:
         self.metrics = metrics
         self.tap = tap  # data collection and shadow pairing (dataplane/tap.py), off the hot path
+        self.cold: ColdStart | None = None  # holds requests for deployments at zero (coldstart.py)
         self.writer = writer
         self.domain = (public_host or "localhost").lower()
         self.rng = rng
@@ -207,6 +209,16 @@ class ScoringService:
         self._mirrors: set[Exchange] = set()
         self._deadlines = DeadlineSweep()
         metrics.load_source = self.loads
+
+    def capacity(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(endpoint, deployment) → (requests in flight incl. held at zero, ready instances)."""
+        held = self.cold.held_counts() if self.cold is not None else {}
+        out = {
+            key: (g.in_flight + held.get(key, 0), len(g.slots)) for key, g in self._gates.items()
+        }
+        for key, count in held.items():
+            out.setdefault(key, (count, 0))
+        return out
 
     def loads(self) -> list[tuple[str, str, int, int]]:
         """(endpoint, deployment, in flight, queued) of every deployment."""
@@ -254,6 +266,8 @@ class ScoringService:
         self.table = table
         if self.tap is not None:
             self.tap.install(table)
+        if self.cold is not None:
+            self.cold.installed(table, gates)
         self.metrics.table_version = table.version
 
     def instances(self) -> list[InstanceInfo]:
@@ -421,12 +435,26 @@ class ScoringService:
     def _forward(self, ep: Endpoint, dep: Deployment, call: _Call) -> None:
         """Admit (raises 429/503 at once) and start the exchange with its deadline."""
         gate = self._gates[(ep.name, dep.name)]
+        if not gate.slots and dep.scale_to_zero and self.cold is not None and not call.mirrored:
+            self.cold.hold(ep, dep, call)  # at zero instances: wait for one to start
+            return
         gate.admit()
         exchange = Exchange(gate, dep, call.encode, call.done)
         if call.mirrored:
             self._mirrors.add(exchange)
         self._deadlines.add(exchange, dep.request_timeout_ms / 1000.0)
         exchange.start()
+
+    def resume(self, ep: Endpoint, dep: Deployment, call: _Call) -> None:
+        """Forward a request the cold-start queue held (an instance is ready now)."""
+        try:
+            self._forward(ep, dep, call)
+        except ScoringError as exc:
+            self._answer(call, self._error(exc, call))
+
+    def reject(self, call: _Call, exc: ScoringError) -> None:
+        """Answer a held request with an error (timed out, deployment removed, queue full)."""
+        self._answer(call, self._error(exc, call))
 
     def _exchanged(self, call: _Call, exchange: Exchange) -> None:
         """The exchange ended: turn its outcome into the client's response."""

@@ -17,7 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from switchman.dataplane.metrics import InstanceInfo, MetricRecord, Metrics, Window
+from switchman.dataplane.metrics import (
+    DeploymentLoad,
+    InstanceInfo,
+    MetricRecord,
+    Metrics,
+    Window,
+    fine_records,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +75,15 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS metrics (time REAL, endpoint TEXT, deployment TEXT, instance TEXT, "
     "name TEXT, dimensions TEXT, value REAL)",
     "CREATE INDEX IF NOT EXISTS metrics_time ON metrics(time)",
+    # Fine grain (about 1 s) for autoscale (issue #12): same columns, kept for FINE_RETENTION_S.
+    "CREATE TABLE IF NOT EXISTS metrics_fine (time REAL, endpoint TEXT, deployment TEXT, "
+    "instance TEXT, name TEXT, dimensions TEXT, value REAL)",
+    "CREATE INDEX IF NOT EXISTS metrics_fine_by_deployment ON metrics_fine(endpoint, deployment, name, time)",
 )
+FINE_RETENTION_S = 3600.0
 _INSERT_TRAFFIC = f"INSERT INTO traffic_log ({', '.join(TRAFFIC_COLUMNS)}) VALUES ({', '.join('?' * len(TRAFFIC_COLUMNS))})"
 _INSERT_METRIC = "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)"
+_INSERT_FINE = "INSERT INTO metrics_fine VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
 def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
@@ -111,6 +124,7 @@ class StateWriter:
         flush_interval: float = 0.25,
         max_pending: int = 200_000,
         clock: Callable[[], float] = time.time,
+        minute_s: float = 60.0,
     ) -> None:
         self.path = path
         self.metrics = metrics
@@ -119,7 +133,13 @@ class StateWriter:
         self.max_pending = max_pending
         self._clock = clock
         self._rows: deque[tuple[Any, ...]] = deque()
-        self._windows: deque[tuple[Window, list[InstanceInfo]]] = deque()
+        self.minute_s = minute_s
+        self._windows: deque[tuple[Window, list[InstanceInfo], list[DeploymentLoad] | None]] = (
+            deque()
+        )
+        self._minute: Window | None = None  # fine windows merged until the roll-up is due
+        self._extra: deque[MetricRecord] = deque()
+        self._last_fine_purge = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="state-writer", daemon=True)
         self._last_purge = 0.0
@@ -139,9 +159,23 @@ class StateWriter:
             return
         self._rows.append(row)
 
-    def roll(self, window: Window, instances: list[InstanceInfo]) -> None:
-        """Queue a finished metrics window for summarising and writing."""
-        self._windows.append((window, instances))
+    def roll(
+        self,
+        window: Window,
+        instances: list[InstanceInfo],
+        loads: list[DeploymentLoad] | None = None,
+    ) -> None:
+        """Queue a finished metrics window for summarising and writing.
+
+        With ``loads`` it is a fine window: written to ``metrics_fine`` and merged into the
+        1-minute roll-up, which is written once ``minute_s`` has passed. Without, the roll-up is
+        written now (shutdown, or a router that rolls only by the minute).
+        """
+        self._windows.append((window, instances, loads))
+
+    def add_records(self, records: list[MetricRecord]) -> None:
+        """Queue event-like metric rows (ColdStartLatency) for both tables."""
+        self._extra.extend(records)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Flush what is queued and stop the thread."""
@@ -171,10 +205,39 @@ class StateWriter:
 
     def _flush(self, conn: sqlite3.Connection) -> None:
         records: list[MetricRecord] = []
+        fine: list[MetricRecord] = []
         while self._windows:
-            window, instances = self._windows[0]
-            records.extend(self.metrics.summarise(window, instances))
+            window, instances, loads = self._windows[0]
+            if loads is not None:
+                fine.extend(fine_records(window, loads, self._clock()))
+            if self._minute is None:
+                self._minute = window
+            else:
+                self._minute.merge(window)
+            if loads is None or self._clock() - self._minute.started >= self.minute_s:
+                records.extend(self.metrics.summarise(self._minute, instances))
+                self._minute = None
             self._windows.popleft()
+        while self._extra:
+            extra = self._extra.popleft()
+            records.append(extra)
+            fine.append(extra)
+        if fine:
+            conn.executemany(
+                _INSERT_FINE,
+                [
+                    (
+                        r.time,
+                        r.endpoint,
+                        r.deployment,
+                        r.instance,
+                        r.name,
+                        json.dumps(r.dimensions),
+                        r.value,
+                    )
+                    for r in fine
+                ],
+            )
         batch = list(self._rows)  # copy first: the loop keeps appending meanwhile
         if records:
             conn.executemany(
@@ -195,6 +258,9 @@ class StateWriter:
         if batch:
             conn.executemany(_INSERT_TRAFFIC, batch)
         now = self._clock()
+        if now - self._last_fine_purge > 60:
+            conn.execute("DELETE FROM metrics_fine WHERE time < ?", (now - FINE_RETENTION_S,))
+            self._last_fine_purge = now
         if now - self._last_purge > 600:
             cutoff = now - self.retention_s
             conn.execute("DELETE FROM traffic_log WHERE time < ?", (cutoff,))

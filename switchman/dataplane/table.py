@@ -48,6 +48,7 @@ class Deployment:
     max_concurrent_requests_per_instance: int
     instances: tuple[Instance, ...]
     capture: PayloadCapture | None = None
+    scale_to_zero: bool = False  # autoscale may take it to zero: hold requests while it wakes
 
     @property
     def ready_instances(self) -> tuple[Instance, ...]:
@@ -84,6 +85,17 @@ class RouteTable:
     version: int
     endpoints: dict[str, Endpoint]
     token_public_key: str | None
+    wake: WakeTarget | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WakeTarget:
+    """Where the router asks the control plane to wake a deployment at zero (loopback + token)."""
+
+    host: str
+    port: int
+    path: str
+    token: str
 
 
 def _require(cond: bool, where: str, what: str) -> None:
@@ -156,6 +168,7 @@ def _deployment(name: str, raw: Any, where: str) -> Deployment:
         max_concurrent_requests_per_instance=int(mcr),
         instances=tuple(_instance(i, f"{where}.instances[{n}]") for n, i in enumerate(instances)),
         capture=_capture(raw.get("data_collector"), f"{where}.data_collector"),
+        scale_to_zero=bool(raw.get("scale_to_zero", False)),
     )
 
 
@@ -231,7 +244,22 @@ def parse_table(data: Any) -> RouteTable:
         version=int(version),
         endpoints={str(n): _endpoint(str(n), e) for n, e in endpoints.items()},
         token_public_key=key if isinstance(key, str) and key else None,
+        wake=_wake(data.get("wake")),
     )
+
+
+def _wake(raw: Any) -> WakeTarget | None:
+    if not isinstance(raw, dict):
+        return None
+    url, token = raw.get("url"), raw.get("token")
+    _require(isinstance(url, str) and isinstance(token, str), "wake", "needs url and token")
+    parts = urlsplit(str(url))
+    _require(
+        parts.scheme == "http" and bool(parts.hostname) and parts.port is not None,
+        "wake.url",
+        f"must look like http://HOST:PORT/PATH, got {url!r}",
+    )
+    return WakeTarget(str(parts.hostname), int(parts.port or 0), parts.path or "/", str(token))
 
 
 def load_table(path: Path) -> RouteTable:

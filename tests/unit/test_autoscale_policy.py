@@ -231,3 +231,16 @@ def test_min_zero_never_scales_to_zero_while_busy() -> None:
     st = setting([CPU_OUT], minimum=0, count=1, idle="60s")
     state = State(since=T0 - 1000)
     assert decide(st, Inputs(1, 1, {}, last_activity=T0 - 1), T0, state).count == 1
+
+
+def test_rules_never_take_a_deployment_to_zero_only_the_idle_window_does() -> None:
+    st = setting(
+        [("ConcurrentRequestsPerInstance > 2 avg 10s", ["target"], "0")], minimum=0, count=1
+    )
+    state = State(since=T0 - 5)
+    assert (
+        decide(st, Inputs(2, 2, flat(st, [0.0] * 10), last_activity=T0 - 1), T0, state).count == 1
+    )
+    assert (
+        decide(st, Inputs(1, 1, flat(st, [0.0] * 10), last_activity=T0 - 1), T0, state).count == 1
+    )
