@@ -7,7 +7,7 @@ import json as jsonlib
 import ssl
 import time
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from switchman.errors import (
     DeploymentFailedError,
@@ -349,3 +349,37 @@ class Client:
                 "GET", f"/api/online-endpoints/{endpoint}/shadow", params={"since": since_s}
             )
         )
+
+    # -- batch endpoints, jobs, computes, data (issue 10) ---------------------------------------
+
+    def batch(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        """One call to the batch API (``/api/batch-endpoints``, ``/api/jobs``, ``/api/computes``,
+        ``/api/data``, ``/api/account``); ``path`` is below ``/api``."""
+        query = {k: v for k, v in params.items() if v is not None}
+        return self.request(method, "/api" + path, body, params=query or None)
+
+    def invoke_batch(self, endpoint: str, request: dict[str, Any]) -> dict[str, Any]:
+        return dict(
+            self.batch("POST", f"/batch-endpoints/{quote(endpoint, safe='')}/jobs", request)
+        )
+
+    def get_job(self, name: str) -> dict[str, Any]:
+        return dict(self.batch("GET", f"/jobs/{quote(name, safe='')}"))
+
+    def wait_job(self, name: str, *, timeout: float = 900.0, on_poll: Any = None) -> dict[str, Any]:
+        """Poll until the job is in a terminal state; return its view."""
+        deadline = time.monotonic() + timeout
+        interval = 0.05
+        while True:
+            view = self.get_job(name)
+            if on_poll is not None:
+                on_poll(view)
+            if view.get("status") in ("Completed", "Failed", "Canceled", "NotResponding"):
+                return view
+            if time.monotonic() > deadline:
+                raise SwitchmanError(
+                    f"Job {name!r} is still {view.get('status')} after {timeout:.0f}s.",
+                    code="OperationTimedOut",
+                )
+            time.sleep(interval)
+            interval = min(interval * 1.5, 0.5)

@@ -41,18 +41,31 @@ def _log(message: str) -> None:
 class Link:
     """The worker's HTTP link to the control plane: keep-alive, retried while it restarts."""
 
-    def __init__(self, api_url: str, token: str, home: str | None) -> None:
+    def __init__(
+        self, api_url: str, token: str, home: str | None, ca_file: str | None = None
+    ) -> None:
         self.api_url = api_url
         self.token = token
         self.home = home
+        self.ca_file = ca_file
         self._conn: http.client.HTTPConnection | None = None
 
     def _connect(self) -> http.client.HTTPConnection:
         if self._conn is None:
             parts = urlsplit(self.api_url)
-            self._conn = http.client.HTTPConnection(
-                parts.hostname or "127.0.0.1", parts.port or 80, timeout=60.0
-            )
+            if parts.scheme == "https":  # `switchman up --tls --api-tls`: trust the home's CA
+                import ssl
+
+                self._conn = http.client.HTTPSConnection(
+                    parts.hostname or "127.0.0.1",
+                    parts.port or 443,
+                    timeout=60.0,
+                    context=ssl.create_default_context(cafile=self.ca_file),
+                )
+            else:
+                self._conn = http.client.HTTPConnection(
+                    parts.hostname or "127.0.0.1", parts.port or 80, timeout=60.0
+                )
         return self._conn
 
     def _rediscover(self) -> None:
@@ -200,7 +213,7 @@ def _worker_path(spec: dict[str, Any], what: str) -> str:
 
 def _serve(spec: dict[str, Any]) -> None:
     config = spec["config"]
-    link = Link(config["api_url"], config["token"], spec.get("home"))
+    link = Link(config["api_url"], config["token"], spec.get("home"), config.get("ca_file"))
     os.environ["AZUREML_BI_OUTPUT_PATH"] = str(config.get("output_dir") or "")
     script = os.environ.get("SWITCHMAN_BATCH_SCRIPT") or ""
     app_root = os.environ.get("SWITCHMAN_BATCH_APP_ROOT") or ""
@@ -232,13 +245,14 @@ def _serve(spec: dict[str, Any]) -> None:
         raise SystemExit(EXIT_INIT_FAILED) from None
     link.call("POST", _worker_path(spec, "ready"), {"pid": os.getpid()})
     cache = Path(spec["worker_dir"]) / "inputs"
+    answer = link.call("POST", _worker_path(spec, "lease"), {})
     while True:
-        answer = link.call("POST", _worker_path(spec, "lease"), {})
         if not isinstance(answer, dict) or answer.get("stop"):
             return
         lease = answer.get("minibatch")
         if not lease:
             time.sleep(float(answer.get("wait", 0.2)))
+            answer = link.call("POST", _worker_path(spec, "lease"), {})
             continue
         started = time.time()
         try:
@@ -265,7 +279,8 @@ def _serve(spec: dict[str, Any]) -> None:
         report["started"] = started
         report["ended"] = time.time()
         path = f"/batch-worker/jobs/{quote(spec['job'])}/minibatches/{lease['index']}/result"
-        link.call("POST", path, {"worker_id": spec["worker_id"], **report})
+        # The answer to a result is the next lease: one round trip per mini-batch.
+        answer = link.call("POST", path, {"worker_id": spec["worker_id"], **report})
 
 
 def _local_files(link: Link, lease: dict[str, Any], cache: Path) -> list[str]:

@@ -32,6 +32,12 @@ COMMANDS: dict[str, str] = {
     "scoring-server": "switchman.cli.scoring_server",
     "version": "switchman.cli.version",
     "connection": "switchman.cli.connection",
+    "batch-endpoint": "switchman.cli.batch",
+    "batch-deployment": "switchman.cli.batch",
+    "job": "switchman.cli.job",
+    "compute": "switchman.cli.compute",
+    "data": "switchman.cli.data",
+    "account": "switchman.cli.account",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 

@@ -321,6 +321,11 @@ def _kill_orphan_instances(home: Home) -> int:
     missed some): the backend finds and stops its own instances and workers."""
     from switchman.compute.factory import open_backend
 
+    if home.db_path.exists():  # batch jobs whose workers go now: Paused, resumed by `up`
+        from switchman.batch.cleanup import pause_orphan_jobs
+
+        pause_orphan_jobs(home)
+
     backend = open_backend(home)
     try:
         return backend.sweep()
@@ -341,6 +346,8 @@ def cmd_down(args: argparse.Namespace) -> dict[str, Any]:
     procs = server.get("processes", {})
     stopped_instances = 0
     if _alive(procs.get("control-plane", {}).get("pid")):
+        with contextlib.suppress(SwitchmanError):  # batch jobs pause; `up` resumes them
+            Client.from_home(home).request("POST", "/api/batch-admin/pause")
         try:
             result = Client.from_home(home).request("POST", "/api/admin/stop-instances")
             stopped_instances = int(result.get("stopped", 0))

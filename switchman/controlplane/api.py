@@ -35,7 +35,9 @@ from switchman.spec.endpoint import OnlineEndpointSpec
 logger = logging.getLogger(__name__)
 
 # Optional routers other parts contribute (registry, monitoring); absent modules are skipped.
+# api_batch comes first: api_assets' `/api/{segment}` would otherwise catch `/api/computes`.
 EXTRA_ROUTERS = (
+    "switchman.controlplane.api_batch",
     "switchman.controlplane.api_connections",  # before api_assets: its /api/{segment} would match
     "switchman.controlplane.api_rollout",  # before api_assets, for the same reason
     "switchman.controlplane.api_assets",
@@ -264,6 +266,7 @@ def create_app(platform: Platform, admin_token: str) -> FastAPI:
     app.add_middleware(VersionedPaths)
     app.state.platform = platform
     app.state.admin_token = admin_token
+    app.state.background = []
 
     @app.exception_handler(SwitchmanError)
     async def _switchman_error(_: Request, exc: SwitchmanError) -> JSONResponse:
@@ -311,4 +314,10 @@ def create_app(platform: Platform, admin_token: str) -> FastAPI:
             raise
         # Error answers are documented for every contributed route; see docs/internals.md.
         app.include_router(module.router, dependencies=[Depends(require_admin)], responses=ERRORS)
+        # A module may add routes with their own authentication (batch workers' job tokens) and a
+        # background loop the control plane runs beside the reconciler.
+        if hasattr(module, "public_router"):
+            app.include_router(module.public_router)
+        if hasattr(module, "background"):
+            app.state.background.append(module.background)
     return app

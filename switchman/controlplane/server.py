@@ -60,15 +60,22 @@ def main(argv: list[str] | None = None) -> None:
         )
         task_holder["rollouts"] = asyncio.create_task(app.state.rollouts.run(), name="rollouts")
         autoscaler.start()
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+        own_url = f"{'https' if args.tls_cert else 'http'}://{host}:{args.port}"
+        for index, factory in enumerate(app.state.background):
+            task_holder[f"background-{index}"] = asyncio.create_task(
+                factory(platform, own_url), name=f"background-{index}"
+            )
         try:
             yield
         finally:
             await autoscaler.stop()
-            for name in ("rollouts", "reconciler"):
-                task = task_holder.pop(name)
+            for task in task_holder.values():
                 task.cancel("control plane shutting down")
+            for task in list(task_holder.values()):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            task_holder.clear()
 
     app.router.lifespan_context = lifespan
     logger.info("control plane for %s listening on %s:%d", home.root, args.host, args.port)

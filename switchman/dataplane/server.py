@@ -18,6 +18,7 @@ from pathlib import Path
 from switchman.dataplane.coldstart import ColdStart
 from switchman.dataplane.guard import ConnectionGuard, HeadLimits
 from switchman.dataplane.inbound import InboundPolicy, parse_ranges
+from switchman.dataplane.jobs import JobsForwarder
 from switchman.dataplane.metrics import DeploymentLoad, Metrics
 from switchman.dataplane.protocol import DEFAULT_BODY_LIMIT, HttpProtocol, ServerState
 from switchman.dataplane.service import ScoringService
@@ -76,6 +77,7 @@ class Router:
         # Scale to zero (issue #12): hold requests for a deployment at zero while it wakes.
         self.cold = ColdStart(self.service, self.writer, limit=config.cold_queue_limit)
         self.service.cold = self.cold
+        self.service.jobs = JobsForwarder(config.home)  # batch /jobs submissions (issue 10)
         self.state = ServerState(
             self.service, self.metrics, body_limit=config.body_limit, limits=config.limits
         )
@@ -177,6 +179,8 @@ class Router:
                 await task
         self.cold.close()
         await self.service.close()
+        if self.service.jobs is not None:
+            await self.service.jobs.close()
         self.writer.roll(self.metrics.swap(), self.service.instances())
         self.writer.stop()
         self.tap.stop()

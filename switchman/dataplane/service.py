@@ -32,6 +32,7 @@ from switchman.dataplane.errors import (
 )
 from switchman.dataplane.exchange import DeadlineSweep, Exchange
 from switchman.dataplane.inbound import InboundPolicy
+from switchman.dataplane.jobs import JobsForwarder
 from switchman.dataplane.message import Request, Response, json_response, reason
 from switchman.dataplane.metrics import InstanceInfo, Metrics
 from switchman.dataplane.policy import pick_deployment, pick_mirror
@@ -209,6 +210,7 @@ class ScoringService:
         self._mirrors: set[Exchange] = set()
         self._deadlines = DeadlineSweep()
         metrics.load_source = self.loads
+        self.jobs: JobsForwarder | None = None  # set by the router: batch /jobs submissions
 
     def capacity(self) -> dict[tuple[str, str], tuple[int, int]]:
         """(endpoint, deployment) → (requests in flight incl. held at zero, ready instances)."""
@@ -297,6 +299,11 @@ class ScoringService:
         if path.startswith("/-/") or path == "/metrics":
             channel.respond(self._builtin(req))
             return
+        if self.jobs is not None and path.endswith("/jobs"):  # batch scoring URIs (issue 10)
+            batch = self.jobs.endpoint_of(req, endpoint_from_host(req.header(b"host"), self.domain))
+            if batch is not None:
+                self.jobs.forward(req, batch, channel.respond)
+                return
         client = req.header_map().get(b"x-ms-client-request-id")
         call = _Call(
             self,

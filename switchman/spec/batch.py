@@ -247,3 +247,17 @@ def compute_name(reference: str) -> str:
         text = text.rsplit("/computes/", 1)[1]
     text = text.strip("/")
     return text if text and "/" not in text and ":" not in text else ""
+
+
+def resolve_batch_paths(spec: BatchDeploymentSpec, folder: Any) -> BatchDeploymentSpec:
+    """Make the deployment's local paths (code, inline model and environment) absolute, relative
+    to ``folder`` (the YAML file's folder), as `az ml` does."""
+    from switchman.spec.loader import absolute, resolve_paths
+
+    if spec.code_configuration and spec.code_configuration.code:
+        spec.code_configuration.code = absolute(spec.code_configuration.code, folder)
+    if isinstance(spec.model, ModelSpec):
+        resolve_paths(spec.model, folder)
+    if isinstance(spec.environment, EnvironmentSpec):
+        resolve_paths(spec.environment, folder)
+    return spec

@@ -94,6 +94,10 @@ def recorded_pids(home: Path) -> list[int]:
             contextlib.suppress(sqlite3.Error),
         ):
             pids += [r[0] for r in conn.execute("SELECT pid FROM instances WHERE pid IS NOT NULL")]
+    # Every process the local backend started (instances and batch workers) is in its registry.
+    for entry in (home / "compute" / "local").glob("*.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            pids.append(int(json.loads(entry.read_text())["data"]["pid"]))
     return pids
 
 

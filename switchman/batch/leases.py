@@ -1,0 +1,154 @@
+"""The worker side of the control plane: lease a mini-batch, record its result (issue 10).
+
+Workers call these through ``/batch-worker/...`` with their job's token. A result is written to
+disk (``outputs.write_result``) *before* its mini-batch is marked done in the store, and only the
+current lease holder's report counts, so a mini-batch is in the output exactly once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from switchman.batch import outputs
+from switchman.batch.policy import MiniBatchState, WorkerState, after_failure, choose_lease
+from switchman.batch.scheduler import token_digest
+from switchman.batch.store import TERMINAL, BatchStore, JobRecord
+from switchman.errors import NotFoundError, UnauthorizedError
+from switchman.home import Home
+
+LEASE_STATES = ("Starting", "Running", "Provisioning")
+WAIT_S = 0.1
+
+
+class LeaseDesk:
+    def __init__(
+        self, home: Home, store: BatchStore, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.home = home
+        self.store = store
+        self.clock = clock
+
+    def authorize(self, job_name: str, authorization: str | None) -> JobRecord:
+        job = self.store.find_job(job_name)
+        scheme, _, token = (authorization or "").partition(" ")
+        if (
+            job is None
+            or scheme.lower() != "bearer"
+            or not hmac.compare_digest(token_digest(token.strip()), job.token_sha256)
+        ):
+            raise UnauthorizedError("This route needs the job's worker token.")
+        return job
+
+    def ready(self, job: JobRecord, worker: str) -> dict[str, Any]:
+        self.store.set_worker_state(worker, WorkerState.READY)
+        return {"ok": True}
+
+    def init_failed(self, job: JobRecord, worker: str, body: dict[str, Any]) -> dict[str, Any]:
+        """init() (or the environment build) failed: the job fails with the script's own error."""
+        message = str(body.get("message") or "init() failed")
+        code = str(body.get("code") or "UserScriptInitFailed")
+        record = self.store.find_worker(worker)
+        where = f"{record.node}/process{record.slot}" if record else worker
+        outputs.append_log(
+            self.home, job.name, f"user/error/{where}.txt", str(body.get("traceback") or message)
+        )
+        if job.status not in TERMINAL and not job.error:
+            self.store.set_job_status(
+                job.name,
+                job.status,
+                error={"code": code, "message": f"init() of the scoring script failed: {message}"},
+            )
+        self.store.set_worker_state(worker, WorkerState.EXITED, message)
+        return {"stop": True}
+
+    def lease(self, job: JobRecord, worker: str) -> dict[str, Any]:
+        if job.status not in LEASE_STATES or job.cancel_requested or job.error:
+            return {"stop": True}
+        record = self.store.find_worker(worker)
+        if record is None or record.job != job.name or record.state == WorkerState.EXITED:
+            return {"stop": True}
+        timeout = float(job.spec["settings"]["timeout"])
+        for _ in range(8):  # another worker may take the chosen one first
+            choice = choose_lease(self.store.pending(job.name))
+            if choice is None:
+                break
+            leased = self.store.lease(job.name, choice.index, worker, self.clock() + timeout)
+            if leased is None:
+                continue
+            attempt, files = leased
+            if job.status != "Running":
+                self.store.set_job_status(job.name, "Running")
+            return {
+                "minibatch": {"index": choice.index, "attempt": attempt, "files": files},
+                "timeout": timeout,
+            }
+        counts = self.store.counts(job.name)
+        if counts["leased"] or counts["pending"]:
+            return {"wait": WAIT_S}
+        return {"stop": True}
+
+    def result(self, job: JobRecord, index: int, body: dict[str, Any]) -> dict[str, Any]:
+        worker = str(body.get("worker_id") or "")
+        attempt = int(body.get("attempt") or 0)
+        record = self.store.find_worker(worker)
+        where = f"{record.node}/process{record.slot}" if record else worker
+        items = len(self.store.files(job.name, index))
+        took = float(body.get("ended", 0.0)) - float(body.get("started", 0.0))
+        if body.get("ok"):
+            rows = [str(r) for r in body.get("rows") or []]
+            succeeded = (
+                min(int(body.get("items") or 0), items) if items else int(body.get("items") or 0)
+            )
+            if job.spec["settings"]["output_action"] == "append_row":
+                outputs.write_result(self.home, job.name, index, attempt, rows)
+            settled = self.store.settle(
+                job.name,
+                index,
+                worker=worker,
+                attempt=attempt,
+                state=MiniBatchState.DONE,
+                items_ok=succeeded,
+                items_failed=max(0, items - succeeded),
+            )
+            outcome = "succeeded"
+        else:
+            state = after_failure(attempt, int(job.spec["settings"]["max_retries"]))
+            error = str(body.get("error") or "run() failed")
+            settled = self.store.settle(
+                job.name, index, worker=worker, attempt=attempt, state=state, error=error
+            )
+            if settled:
+                outputs.append_log(
+                    self.home,
+                    job.name,
+                    "user/error.txt",
+                    f"{outputs.stamp()} mini-batch {index} attempt {attempt} failed: {error}",
+                )
+                outputs.append_log(
+                    self.home,
+                    job.name,
+                    f"user/error/{where}.txt",
+                    str(body.get("traceback") or error),
+                )
+            outcome = "failed" if state == MiniBatchState.FAILED else "failed (will retry)"
+            succeeded = 0
+        if settled:
+            outputs.append_log(
+                self.home,
+                job.name,
+                f"sys/node/{where}.txt",
+                f"{outputs.stamp()} mini-batch {index} attempt {attempt}: {outcome}; items total "
+                f"{items}, succeeded {succeeded}, failed {items - succeeded}; {took * 1000:.1f} ms",
+            )
+        fresh = self.store.find_job(job.name)
+        return self.lease(fresh, worker) if fresh is not None else {"stop": True}
+
+    def input_file(self, job: JobRecord, index: int, position: int) -> Path:
+        files = self.store.files(job.name, index)
+        if not 0 <= position < len(files):
+            raise NotFoundError(f"Mini-batch {index} of job {job.name!r} has no file {position}.")
+        return Path(files[position]["path"])
