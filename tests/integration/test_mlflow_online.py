@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.mlflow_models import OLD_NUMPY, build_models
+from tests.support.mlflow_models import OLD_NUMPY, shared_models
 from tests.support.platform import Platform
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -25,7 +25,7 @@ ENDPOINT = "mlflow-ep"
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return build_models(tmp_path_factory.mktemp("mlflow-models"))
+    return shared_models(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

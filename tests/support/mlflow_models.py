@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 OLD_NUMPY = "numpy==1.21.6"
 
@@ -23,6 +24,7 @@ _BUILD = textwrap.dedent(
     import sys
     from importlib.metadata import version
     from pathlib import Path
+from typing import Any
 
     import mlflow.pyfunc
     import mlflow.sklearn
@@ -53,6 +55,15 @@ _BUILD = textwrap.dedent(
                              pip_requirements=[*pins, sys.argv[2]])
     """
 )
+
+
+def shared_models(tmp_path_factory: Any) -> dict[str, Path]:
+    """The models of this test session, built once whichever test module asks first."""
+    root = tmp_path_factory.getbasetemp() / "mlflow-models"
+    names = ("sklearn", "custom", "relax")
+    if all((root / name / "MLmodel").is_file() for name in names):
+        return {name: root / name for name in names}
+    return build_models(root)
 
 
 def build_models(root: Path) -> dict[str, Path]:
