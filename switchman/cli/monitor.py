@@ -133,11 +133,25 @@ def traffic_log(args: argparse.Namespace) -> list[dict[str, Any]]:
         conn.close()
 
 
+def _metrics_table(interval: str) -> str:
+    """``--interval``: PT1M / 1m → the 1-minute roll-ups; PT1S / 1s → autoscale's fine grain."""
+    grain = interval.strip().upper()
+    if grain in ("PT1M", "1M"):
+        return "metrics"
+    if grain in ("PT1S", "1S"):
+        return "metrics_fine"
+    raise BadArgumentError(
+        f"--interval {interval!r} is not a grain Switchman keeps: use PT1M (1m, the default) or "
+        "PT1S (1s, the grain autoscale reads, kept for an hour)."
+    )
+
+
 def metrics(args: argparse.Namespace) -> list[dict[str, Any]]:
+    table = _metrics_table(getattr(args, "interval", None) or "PT1M")
     conn = _open(Home.from_env())
     try:
         sql = (
-            "SELECT time, name, endpoint, deployment, instance, dimensions, value FROM metrics "
+            f"SELECT time, name, endpoint, deployment, instance, dimensions, value FROM {table} "
             "WHERE (endpoint = ? OR endpoint = '*') AND time >= ?"
         )
         params: list[Any] = [args.endpoint_name, time.time() - parse_since(args.since)]
@@ -223,6 +237,9 @@ def register(subparsers: Any) -> None:
     )
     _filters(p)
     p.add_argument("--metric-name", help="Only this metric, e.g. RequestsPerMinute.")
+    p.add_argument(
+        "--interval", default="PT1M", help="Grain: PT1M (default) or PT1S (autoscale's)."
+    )
     p.set_defaults(func=metrics)
     p = sub.add_parser("events", help="Instance events (AmlOnlineEndpointEventLog).")
     _filters(p)
