@@ -98,7 +98,8 @@ class Home:
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` atomically with mode 0600 (secrets, tokens, route tables)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Unique per call: two threads of one process (API and reconciler) may publish at once.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)

@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "compute": "switchman.cli.compute",
     "data": "switchman.cli.data",
     "account": "switchman.cli.account",
+    "studio": "switchman.cli.studio",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 

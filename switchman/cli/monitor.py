@@ -255,3 +255,6 @@ def register(subparsers: Any) -> None:
     from switchman.cli.autoscale import register as register_autoscale
 
     register_autoscale(sub)
+    from switchman.cli.studio import register_monitor  # `monitor cost` (issue #15)
+
+    register_monitor(sub)

@@ -377,6 +377,8 @@ def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
         )
     running = bool(processes) and all(p["running"] for p in processes)
     result: dict[str, Any] = {"home": str(home.root), "running": running, "processes": processes}
+    if running and server.get("api_url"):
+        result["studio_url"] = f"{server['api_url']}/studio/"  # sign in with `switchman studio`
     if running:
         try:
             c = Client.from_home(home)

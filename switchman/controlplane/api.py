@@ -43,6 +43,7 @@ EXTRA_ROUTERS = (
     "switchman.controlplane.api_assets",
     "switchman.controlplane.api_monitor",
     "switchman.controlplane.api_autoscale",
+    "switchman.controlplane.api_studio",
 )
 
 
@@ -77,6 +78,8 @@ def platform_of(request: Request) -> Platform:
 def require_admin(request: Request) -> None:
     expected: str = request.app.state.admin_token
     given = request.headers.get("authorization", "")
+    if not given and studio_session(request):
+        return  # a signed-in studio browser (switchman.studio.sessions): same routes, same checks
     scheme, _, token = given.partition(" ")
     if scheme.lower() != "bearer" or not pysecrets.compare_digest(
         token.encode(), expected.encode()
@@ -85,6 +88,25 @@ def require_admin(request: Request) -> None:
             "The control-plane API needs the admin token from $SWITCHMAN_HOME/admin-token "
             "(Authorization: Bearer <token>)."
         )
+
+
+def studio_session(request: Request) -> bool:
+    """A valid studio session cookie (CSRF-checked for unsafe methods); raises on a CSRF failure."""
+    sessions = getattr(request.app.state, "studio", None)
+    if sessions is None:
+        return False
+    from switchman.studio.sessions import COOKIE, CSRF_HEADER
+    from switchman.studio.web import own_origin
+
+    return bool(
+        sessions.authorize(
+            request.method,
+            request.cookies.get(COOKIE),
+            request.headers.get(CSRF_HEADER),
+            request.headers.get("origin"),
+            own_origin(request),
+        )
+    )
 
 
 # Every route declares its response model; `responses=ERRORS` documents the error answers.
@@ -305,6 +327,9 @@ def create_app(platform: Platform, admin_token: str) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(router)
+    from switchman.studio.web import mount  # the web UI under /studio (issue #15)
+
+    mount(app, platform)
     for name in EXTRA_ROUTERS:
         try:
             module = importlib.import_module(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -59,8 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--metrics-interval",
         type=_positive(float),
-        default=60.0,
-        help="Seconds per metrics roll-up.",
+        # The environment variable lets `switchman up` (and tests) choose it without a flag.
+        default=float(os.environ.get("SWITCHMAN_METRICS_INTERVAL", "60")),
+        help="Seconds per metrics roll-up (default $SWITCHMAN_METRICS_INTERVAL or 60).",
     )
     parser.add_argument(
         "--drain-timeout",
