@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from switchman.controlplane.cost import cost_report
 from switchman.controlplane.platform import Platform
+from switchman.controlplane.views import View
 from switchman.errors import BadArgumentError, PlatformError
 from switchman.studio import telemetry
 from switchman.studio.sessions import SIGN_IN_TTL_S, StudioSessions
@@ -33,6 +34,58 @@ class TestBody(BaseModel):
     content_type: str = Field(default="application/json", description="Content-Type sent.")
 
 
+class SignInLink(View):
+    studio_url: str = Field(description="The studio's base URL (no credentials).")
+    url: str = Field(description="The one-time sign-in link: studio_url + sign-in?token=...")
+    expires_in_s: int = Field(description="Seconds the link stays valid (it works once).")
+
+
+class Features(View):
+    """Optional APIs this control plane serves: their path, or null."""
+
+
+class ChartSeries(View):
+    label: str = Field(description="Deployment, deployment + status, or deployment/instance.")
+    values: list[float | None] = Field(description="One value per x; null where no roll-up.")
+
+
+class Chart(View):
+    key: str = Field(description="Stable chart id: rpm, rpm_status, p50, p90, p99, cpu, ...")
+    title: str = Field(description="What the chart shows.")
+    unit: str = Field(description="Unit of the values.")
+    x: list[float] = Field(description="Bucket starts, epoch seconds.")
+    series: list[ChartSeries] = Field(description="Aligned series, one per label.")
+
+
+class Charts(View):
+    endpoint: str = Field(description="The endpoint.")
+    window: str = Field(description="15m, 1h or 24h.")
+    step_s: float = Field(description="Bucket width in seconds.")
+    charts: list[Chart] = Field(description="Every chart of the metrics tab.")
+
+
+class TrafficRow(View):
+    """One AmlOnlineEndpointTrafficLog row (a subset of its columns)."""
+
+    time: float = Field(description="Epoch seconds.")
+
+
+class TestResult(View):
+    status: int = Field(description="HTTP status the router answered.")
+    latency_ms: float = Field(description="Round trip from the control plane, ms.")
+    headers: dict[str, str] = Field(description="Response headers.")
+    body: str = Field(description="Response body (pretty-printed when JSON).")
+    truncated: bool = Field(description="Whether the body shown was cut at 256 KiB.")
+
+
+class CostReport(View):
+    currency: str = Field(description="Currency of the price table.")
+    prices_taken: str = Field(description="When the built-in prices were recorded.")
+    windows: list[str] = Field(description="today, 7d, 30d.")
+    deployments: list[dict[str, Any]] = Field(description="One row per deployment.")
+    endpoints: list[dict[str, Any]] = Field(description="Totals per endpoint.")
+
+
 def _platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
@@ -43,7 +96,7 @@ def studio_base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/studio/"
 
 
-@router.post("/api/studio/sign-in-tokens", status_code=201)
+@router.post("/api/studio/sign-in-tokens", status_code=201, response_model=SignInLink)
 def sign_in_token(request: Request) -> dict[str, Any]:
     """A one-time sign-in link (what `switchman studio` prints)."""
     sessions: StudioSessions = request.app.state.studio
@@ -61,19 +114,19 @@ FEATURES = {
     "batch_endpoints": "/api/batch-endpoints",
     "jobs": "/api/jobs",
     "data": "/api/data",
-    "autoscale": "/api/autoscale-settings",
-    "shadow": "/api/online-endpoints/{endpoint}/shadow",
+    "autoscale": "/api/autoscale/settings",
+    "shadow": "/api/online-endpoints/{name}/shadow",
 }
 
 
-@router.get("/api/studio/features")
+@router.get("/api/studio/features", response_model=Features)
 def features(request: Request) -> dict[str, str | None]:
     """Which optional APIs this control plane serves (path, or None)."""
     paths = {getattr(route, "path", None) for route in request.app.routes}
     return {key: (path if path in paths else None) for key, path in FEATURES.items()}
 
 
-@router.get("/api/studio/online-endpoints/{endpoint}/metrics")
+@router.get("/api/studio/online-endpoints/{endpoint}/metrics", response_model=Charts)
 def metrics(
     endpoint: str, request: Request, window: str = "15m", deployment: str | None = None
 ) -> dict[str, Any]:
@@ -82,7 +135,7 @@ def metrics(
     return telemetry.charts(p.home.db_path, endpoint, window, time.time(), deployment)
 
 
-@router.get("/api/studio/online-endpoints/{endpoint}/traffic-log")
+@router.get("/api/studio/online-endpoints/{endpoint}/traffic-log", response_model=list[TrafficRow])
 def traffic(
     endpoint: str,
     request: Request,
@@ -109,7 +162,7 @@ def router_scoring_uri(p: Platform, endpoint: str) -> str:
     return f"http://127.0.0.1:{p.service.addresses.router_port}/endpoints/{endpoint}/score"
 
 
-@router.post("/api/studio/online-endpoints/{endpoint}/test")
+@router.post("/api/studio/online-endpoints/{endpoint}/test", response_model=TestResult)
 def test_call(endpoint: str, body: TestBody, request: Request) -> dict[str, Any]:
     """Score one request through the router, as a client would, and show what came back."""
     import httpx  # only this route needs it
@@ -159,7 +212,7 @@ def test_call(endpoint: str, body: TestBody, request: Request) -> dict[str, Any]
     }
 
 
-@router.get("/api/monitor/cost")
+@router.get("/api/monitor/cost", response_model=CostReport)
 def cost(request: Request) -> dict[str, Any]:
     """Cost per endpoint and deployment for today, 7 and 30 days (`switchman monitor cost`)."""
     p = _platform(request)

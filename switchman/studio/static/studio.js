@@ -136,7 +136,7 @@
   function loadShadow(features) {
     const cells = document.querySelectorAll(".shadow-agreement");
     if (!cells.length || !features.shadow || !trafficForm) return;
-    api("GET", features.shadow.replace("{endpoint}", encodeURIComponent(trafficForm.dataset.endpoint))).then(function (result) {
+    api("GET", features.shadow.replace("{name}", encodeURIComponent(trafficForm.dataset.endpoint))).then(function (result) {
       if (!result.ok) return;
       const pairs = Array.isArray(result.data) ? result.data : (result.data.pairs_report || []);
       pairs.forEach(function (pair) {
