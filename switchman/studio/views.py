@@ -175,6 +175,10 @@ def deployment_detail(p: Platform, record: DeploymentRecord) -> dict[str, Any]:
         "instances": instances,
         "restarts": restarts,
         "events": list(reversed(events[-100:])),
+        # Scale decisions (and wake-ups from zero) of the autoscale part, newest first.
+        "autoscale_events": [
+            e for e in reversed(events) if str(e["name"]).startswith(("Autoscale", "ColdStart"))
+        ][:50],
         "spec_yaml": yaml.safe_dump(spec, sort_keys=False, default_flow_style=False),
     }
 
@@ -186,3 +190,18 @@ def asset_lists(p: Platform) -> dict[str, Any]:
         "models": [view(r) for r in p.store.list_assets("model")],
         "environments": [view(r) for r in p.store.list_assets("environment")],
     }
+
+
+def job_files(files: dict[str, bytes]) -> dict[str, Any]:
+    """A job's outputs (downloadable) and logs (shown) from `job download --all`'s tree."""
+    outputs = [
+        {"path": p, "size": len(data)}
+        for p, data in sorted(files.items())
+        if not p.startswith("logs/")
+    ]
+    logs = [
+        {"path": p, "text": data.decode("utf-8", "replace")[-20000:]}
+        for p, data in sorted(files.items())
+        if p.startswith("logs/")
+    ]
+    return {"outputs": outputs, "logs": logs}

@@ -294,6 +294,69 @@ def jobs_page(request: Request) -> Response:
     return render(request, "jobs.html", session, title="Batch jobs", section="jobs")
 
 
+def _job(request: Request, name: str) -> tuple[Any, dict[str, Any]] | None:
+    """The batch service and the job's view; None when there is no batch part or no such job."""
+    try:
+        from switchman.controlplane.api_batch import batch_of
+    except ModuleNotFoundError:
+        return None
+    batch = batch_of(_platform(request))
+    record = batch.store.find_job(name)
+    return (batch, batch.service.job_view(record)) if record is not None else None
+
+
+@pages.get("/jobs/{name}")
+def job_page(request: Request, name: str) -> Response:
+    session = _session(request)
+    if session is None:
+        return signed_out(request)
+    found = _job(request, name)
+    if found is None:
+        return not_found(request, session, f"batch job {name!r}")
+    batch, job = found
+    files = batch.service.files(name, True, None)
+    return render(
+        request,
+        "job.html",
+        session,
+        title=f"Job {name}",
+        section="jobs",
+        job=job,
+        **views.job_files(files),
+    )
+
+
+@pages.get("/fragments/job/{name}")
+def job_fragment(request: Request, name: str) -> Response:
+    session = _session(request)
+    if session is None:
+        return _html("", 401)
+    found = _job(request, name)
+    if found is None:
+        return _html("<p>This job no longer exists.</p>", 404)
+    return render(request, "_job_progress.html", session, job=found[1])
+
+
+@pages.get("/jobs/{name}/download")
+def job_download(request: Request, name: str, path: str) -> Response:
+    """One file of the job (what `job download --all` writes), as an attachment."""
+    session = _session(request)
+    if session is None:
+        return PlainTextResponse("", status_code=401, headers=SECURITY_HEADERS)
+    found = _job(request, name)
+    files = found[0].service.files(name, True, None) if found else {}
+    if path not in files:
+        return PlainTextResponse(
+            f"Job {name!r} has no file {path!r}.", status_code=404, headers=SECURITY_HEADERS
+        )
+    leaf = path.rsplit("/", 1)[-1].replace('"', "")
+    return Response(
+        files[path],
+        media_type="application/octet-stream",
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{leaf}"'},
+    )
+
+
 @pages.get("/cost")
 def cost_page(request: Request) -> Response:
     session = _session(request)

@@ -338,9 +338,10 @@
       feature: "jobs",
       none: "No batch jobs yet. Start one with switchman batch-endpoint invoke -n ENDPOINT --input PATH.",
       missing: "No batch jobs yet: this build's control plane has no batch API.",
-      columns: [["Job", "name"], ["Status", "status"], ["Endpoint", "endpoint_name"], ["Deployment", "deployment_name"],
-        ["Mini-batches done / failed / total", function (r) { const p = r.progress || r.mini_batches || {}; return [p.done, p.failed, p.total].map(function (v) { return v === undefined ? "?" : v; }).join(" / "); }],
-        ["Created", function (r) { return (r.creation_context || {}).created_at || r.created_at || ""; }]],
+      columns: [["Job", function (r) { const a = el("a", { href: "/studio/jobs/" + encodeURIComponent(r.name) }, r.name); return a; }],
+        ["Status", "status"], ["Endpoint", "endpoint_name"], ["Deployment", "deployment_name"],
+        ["Mini-batches done / failed / total", function (r) { const p = r.progress || {}; return [p.mini_batches_completed, p.mini_batches_failed, p.mini_batches_total].map(function (v) { return v === undefined ? "?" : v; }).join(" / "); }],
+        ["Created", function (r) { return (r.creation_context || {}).created_at || ""; }]],
     },
     "data-assets": {
       feature: "data",
