@@ -198,6 +198,15 @@ class BatchService:
         from switchman.environments import resolve
 
         environment = resolve(spec.environment, lookup=service._lookup_environment)
+        if model is not None and model.get("type") == "mlflow_model":
+            # The model's own environment when the deployment has none (issue 11).
+            from switchman.controlplane.mlflow_deployment import mlflow_environment
+            from switchman.environments.mlflow_model import BATCH_REQUIREMENTS
+
+            environment = mlflow_environment(
+                spec.name, model, code=code, environment=environment,
+                variables=spec.settings.environment_variables, extras=BATCH_REQUIREMENTS,
+            )  # fmt: skip
         return {
             "model": model,
             "code": code,

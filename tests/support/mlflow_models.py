@@ -24,7 +24,6 @@ _BUILD = textwrap.dedent(
     import sys
     from importlib.metadata import version
     from pathlib import Path
-from typing import Any
 
     import mlflow.pyfunc
     import mlflow.sklearn
