@@ -1,8 +1,8 @@
 """A bounded, non-blocking record writer: callers append; one thread writes JSON lines in batches.
 
-Used by the router (``request``/``response``) and by instances (``Collector``). ``offer`` never
-blocks and never raises: past ``max_pending`` records it drops and counts, so data collection can
-never slow or fail a request.
+Used by the router (``request``/``response``, as pre-rendered lines) and by instances
+(``Collector``, as dicts). ``offer`` never blocks and never raises: past ``max_pending`` records it
+drops and counts, so data collection can never slow or fail a request.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from switchman.datacollection.record import LARGE_BODY_BYTES, file_for
 
 log = logging.getLogger(__name__)
 
-# (collection folder, rolling rate, epoch seconds, record) or a ready record builder's output.
-Pending = tuple[Path, str, float, dict[str, Any]]
+# (collection folder, rolling rate, epoch seconds, a record dict or one rendered JSON line)
+Pending = tuple[Path, str, float, "dict[str, Any] | bytes"]
 
 
 class RecordWriter:
@@ -47,14 +47,18 @@ class RecordWriter:
         self.written = 0
         self.dropped = 0
         self._pending: deque[Pending] = deque()
-        self._files: dict[Path, IO[str]] = {}
+        self._files: dict[Path, IO[bytes]] = {}
+        self._paths: dict[tuple[Path, str, int], Path] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def offer(self, folder: Path, rolling_rate: str, epoch: float, record: dict[str, Any]) -> bool:
-        """Queue one record; False (and counted) when the queue is full. Thread-safe, never blocks."""
+    def offer(
+        self, folder: Path, rolling_rate: str, epoch: float, record: dict[str, Any] | bytes
+    ) -> bool:
+        """Queue one record (a dict, or one rendered JSON line without its newline); False (and
+        counted) when the queue is full. Thread-safe, never blocks."""
         if len(self._pending) >= self.max_pending:
             self.dropped += 1
             return False
@@ -99,28 +103,47 @@ class RecordWriter:
             except Exception:  # never let one bad batch end collection
                 log.exception("data collection writer %s failed a batch; continuing", self.name)
 
+    def _path(self, folder: Path, rolling: str, epoch: float) -> Path:
+        # One path per (collection, hour or minute): Path arithmetic per record would dominate.
+        key = (folder, rolling, int(epoch // (60 if rolling == "minute" else 3600)))
+        path = self._paths.get(key)
+        if path is None:
+            if len(self._paths) > 256:
+                self._paths.clear()
+            path = self._paths[key] = file_for(folder, self.name, epoch, rolling)
+        return path
+
     def _write_batch(self) -> None:
         pending = self._pending
         if not pending:
             return
-        lines: dict[Path, list[str]] = {}
+        lines: dict[Path, list[bytes]] = {}
         for _ in range(len(pending)):
             folder, rolling, epoch, record = pending.popleft()
-            path = file_for(folder, self.name, epoch, rolling)
-            try:
-                line = json.dumps(record, separators=(",", ":"), default=str)
-            except (TypeError, ValueError) as exc:
-                log.warning("dropping a %s record that is not JSON: %s", folder.name, exc)
-                self.dropped += 1
-                continue
-            if len(line) > LARGE_BODY_BYTES and "data" in record:
-                line = self._spill(path, record)
-            lines.setdefault(path, []).append(line)
+            path = self._path(folder, rolling, epoch)
+            if isinstance(record, bytes):
+                line = record
+            else:
+                try:
+                    text = json.dumps(record, separators=(",", ":"), default=str)
+                except (TypeError, ValueError) as exc:
+                    log.warning("dropping a %s record that is not JSON: %s", folder.name, exc)
+                    self.dropped += 1
+                    continue
+                if len(text) > LARGE_BODY_BYTES and "data" in record:
+                    text = self._spill(path, record)
+                line = text.encode()
+            found = lines.get(path)
+            if found is None:
+                lines[path] = [line]
+            else:
+                found.append(line)
         for path, chunk in lines.items():
             handle = self._handle(path)
-            handle.write("\n".join(chunk) + "\n")
+            chunk.append(b"")
+            handle.write(b"\n".join(chunk))
             handle.flush()
-            self.written += len(chunk)
+            self.written += len(chunk) - 1
 
     def _spill(self, path: Path, record: dict[str, Any]) -> str:
         """A large payload goes to ``<hour>/large/<id>.json``; the line keeps ``dataref``."""
@@ -131,7 +154,7 @@ class RecordWriter:
         slim["dataref"] = str(ref)
         return json.dumps(slim, separators=(",", ":"), default=str)
 
-    def _handle(self, path: Path) -> IO[str]:
+    def _handle(self, path: Path) -> IO[bytes]:
         handle = self._files.get(path)
         if handle is None:
             # A new hour (or minute) of this collection started: close the file of the one left.
@@ -139,5 +162,5 @@ class RecordWriter:
             for old in [p for p in self._files if p.parents[4] == base]:
                 self._files.pop(old).close()
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle = self._files[path] = path.open("a", encoding="utf-8")
+            handle = self._files[path] = path.open("ab")
         return handle

@@ -11,7 +11,9 @@ id), compares them (:mod:`switchman.rollout.agreement`) and writes per-second ro
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from switchman.datacollection.record import iso, keep, payload_fields
+from switchman.datacollection.record import LARGE_BODY_BYTES, data_json, iso, keep, payload_fields
 from switchman.datacollection.writer import RecordWriter
 from switchman.dataplane.message import Request, Response
 from switchman.dataplane.table import PayloadCapture, RouteTable
@@ -34,7 +36,21 @@ Half = tuple[str, str, str, bool, int, bytes, float]
 # (epoch, endpoint, deployment, request id, mirrored, capture, method, path, request body,
 #  captured headers, status, response body, latency ms)
 Capture = tuple[
-    float, str, str, str, bool, PayloadCapture, str, str, bytes, dict[str, str], int, bytes, float
+    float,
+    str,
+    str,
+    str,
+    bool,
+    PayloadCapture,
+    str,
+    str,
+    bytes,
+    dict[str, str],
+    int,
+    bytes,
+    float,
+    bool,
+    bool,
 ]
 _PAIR_TTL_S = 600.0
 
@@ -68,6 +84,8 @@ class Tap:
         self.interval = interval
         self.rollup_s = rollup_s
         self._clock = clock
+        # SWITCHMAN_SHADOW_PAIRING=0 turns pairing off (bench/bench_rollout.py measures its cost).
+        self.pairing = os.environ.get("SWITCHMAN_SHADOW_PAIRING", "1") != "0"
         self.writer = RecordWriter("router", max_pending=max_pending, start_thread=False)
         self.captures_dropped = 0
         self.halves_dropped = 0
@@ -80,6 +98,10 @@ class Tap:
         self._waiting: dict[str, tuple[Half, float]] = {}  # thread only
         self._stats: dict[tuple[str, str, str], AgreementStats] = {}
         self.totals: dict[tuple[str, str, str], AgreementStats] = {}
+        self._bases: dict[tuple[str, str], tuple[Path, Path, Path, bytes]] = {}
+        self._texts: dict[str, bytes] = {}
+        self._second = -1
+        self._second_text = b""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="router-tap", daemon=True)
         self._last_rollup = 0.0
@@ -95,6 +117,8 @@ class Tap:
 
     def mirrored(self, request_id: str) -> None:
         """A mirror copy of ``request_id`` is on its way: pair its answer with the live one."""
+        if not self.pairing:
+            return
         if len(self._pending) >= self.max_pairs:
             self.pairs_skipped += 1
             return
@@ -160,6 +184,8 @@ class Tap:
                 response.status,
                 response.body,
                 total_ms,
+                _is_json(req.header_map().get(b"content-type")),
+                _is_json(_header(response.headers, b"content-type")),
             )
         )
 
@@ -238,49 +264,120 @@ class Tap:
                 status,
                 out,
                 ms,
+                json_in,
+                json_out,
             ) = captures.popleft()
-            common: dict[str, Any] = {
-                "specversion": "1.0",
-                "source": f"/switchman/onlineEndpoints/{endpoint}/deployments/{deployment}",
-                "datacontenttype": "application/json",
-                "time": iso(epoch),
-                "path": path,
-                "method": method,
-                "correlationid": rid,
-                "xrequestid": rid,
-                "modelversion": "default",
-                "agent": "switchman-router",
-            }
-            if mirrored:
-                common["mirrored"] = True
-            base = self.root / endpoint / deployment
+            base = self._bases.get((endpoint, deployment))
+            if base is None:
+                folder = self.root / endpoint / deployment
+                base = self._bases[(endpoint, deployment)] = (
+                    folder,
+                    folder / "request",
+                    folder / "response",
+                    f"/switchman/onlineEndpoints/{endpoint}/deployments/{deployment}".encode(),
+                )
+            folder, request_dir, response_dir, source = base
             rolling = capture.rolling_rate
-            if capture.request_rate > 0 and keep(rid, capture.request_rate):
-                record: dict[str, Any] = {
-                    **common,
-                    "id": f"{rid}-request",
-                    "type": "azureml.inference.request",
-                    "contentrange": f"bytes 0-{max(0, len(body) - 1)}/{len(body)}",
-                    **payload_fields(body),
-                }
-                if headers:
-                    record["headers"] = headers
-                offer(base / "request", rolling, epoch, record)
-            if capture.response_rate > 0 and keep(rid, capture.response_rate):
+            want_request = capture.request_rate > 0 and keep(rid, capture.request_rate)
+            want_response = capture.response_rate > 0 and keep(rid, capture.response_rate)
+            if not (want_request or want_response):
+                continue
+            if len(body) > LARGE_BODY_BYTES or len(out) > LARGE_BODY_BYTES:
+                self._large(folder, rolling, epoch, rid, want_request, want_response, body, out,
+                            status, ms, headers)  # fmt: skip
+                continue
+            # Lines are joined from bytes: a dict and json.dumps per record would cost the router
+            # more than the whole request does (bench/bench_rollout.py).
+            rid_b = rid.encode()
+            common = b"".join(
+                (
+                    b'"specversion":"1.0","source":"', source,
+                    b'","datacontenttype":"application/json","time":"', self._time(epoch),
+                    b'","path":', self._text(path), b',"method":', self._text(method),
+                    b',"correlationid":"', rid_b, b'","xrequestid":"', rid_b,
+                    b'","modelversion":"default","agent":"switchman-router",',
+                    b'"mirrored":true,' if mirrored else b"",
+                )
+            )  # fmt: skip
+            if want_request:
                 offer(
-                    base / "response",
+                    request_dir,
                     rolling,
                     epoch,
-                    {
-                        **common,
-                        "id": f"{rid}-response",
-                        "type": "azureml.inference.response",
-                        "statuscode": status,
-                        "latencyms": round(ms, 3),
-                        "contentrange": f"bytes 0-{max(0, len(out) - 1)}/{len(out)}",
-                        **payload_fields(out),
-                    },
-                )
+                    b"".join(
+                        (
+                            b'{"id":"', rid_b, b'-request","type":"azureml.inference.request",',
+                            common,
+                            b'"contentrange":"bytes 0-%d/%d",' % (max(0, len(body) - 1), len(body)),
+                            b'"headers":' + json.dumps(headers).encode() + b"," if headers else b"",
+                            data_json(body, json_in), b"}",
+                        )
+                    ),
+                )  # fmt: skip
+            if want_response:
+                offer(
+                    response_dir,
+                    rolling,
+                    epoch,
+                    b"".join(
+                        (
+                            b'{"id":"', rid_b, b'-response","type":"azureml.inference.response",',
+                            common,
+                            b'"statuscode":%d,"latencyms":%.3f,' % (status, ms),
+                            b'"contentrange":"bytes 0-%d/%d",' % (max(0, len(out) - 1), len(out)),
+                            data_json(out, json_out), b"}",
+                        )
+                    ),
+                )  # fmt: skip
+
+    def _time(self, epoch: float) -> bytes:
+        second = int(epoch)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+        return self._second_text + b".%03dZ" % int((epoch - second) * 1000)
+
+    def _text(self, value: str) -> bytes:
+        found = self._texts.get(value)
+        if found is None:
+            if len(self._texts) > 1024:
+                self._texts.clear()
+            found = self._texts[value] = json.dumps(value).encode()
+        return found
+
+    def _large(
+        self,
+        folder: Path,
+        rolling: str,
+        epoch: float,
+        rid: str,
+        want_request: bool,
+        want_response: bool,
+        body: bytes,
+        out: bytes,
+        status: int,
+        ms: float,
+        headers: dict[str, str],
+    ) -> None:
+        """Records with a body too large for one line: the writer keeps the body aside."""
+        common = {"correlationid": rid, "xrequestid": rid, "time": iso(epoch)}
+        if want_request:
+            record: dict[str, Any] = {
+                "id": f"{rid}-request",
+                "type": "azureml.inference.request",
+                **common,
+            }
+            if headers:
+                record["headers"] = headers
+            self.writer.offer(
+                folder / "request", rolling, epoch, {**record, **payload_fields(body)}
+            )
+        if want_response:
+            record = {"id": f"{rid}-response", "type": "azureml.inference.response", **common}
+            record.update(statuscode=status, latencyms=round(ms, 3))
+            self.writer.offer(
+                folder / "response", rolling, epoch, {**record, **payload_fields(out)}
+            )
 
     def _drain_halves(self) -> None:
         halves = self._halves
@@ -307,6 +404,17 @@ class Tap:
         if waiting and len(waiting) > self.max_pairs:
             for rid in [r for r, (_, at) in waiting.items() if now - at > _PAIR_TTL_S]:
                 del waiting[rid]
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    return content_type is not None and b"json" in content_type.lower()
 
 
 __all__ = ["Tap"]
