@@ -72,61 +72,59 @@ class LeaseDesk:
         if record is None or record.job != job.name or record.state == WorkerState.EXITED:
             return {"stop": True}
         timeout = float(job.spec["settings"]["timeout"])
-        for _ in range(8):  # another worker may take the chosen one first
-            choice = choose_lease(self.store.pending(job.name))
-            if choice is None:
-                break
-            leased = self.store.lease(job.name, choice.index, worker, self.clock() + timeout)
-            if leased is None:
-                continue
-            attempt, files = leased
-            if job.status != "Running":
-                self.store.set_job_status(job.name, "Running")
-            return {
-                "minibatch": {"index": choice.index, "attempt": attempt, "files": files},
-                "timeout": timeout,
-            }
-        counts = self.store.counts(job.name)
-        if counts["leased"] or counts["pending"]:
-            return {"wait": WAIT_S}
-        return {"stop": True}
+        taken = self.store.take(job.name, worker, self.clock() + timeout, choose_lease)
+        if taken is None:
+            return {"wait": WAIT_S} if self.store.open_work(job.name) else {"stop": True}
+        index, attempt, files = taken
+        if job.status != "Running":
+            self.store.set_job_status(job.name, "Running")
+        return {
+            "minibatch": {"index": index, "attempt": attempt, "files": files},
+            "timeout": timeout,
+        }
 
     def result(self, job: JobRecord, index: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Record a try and answer with the worker's next lease (one round trip per mini-batch)."""
         worker = str(body.get("worker_id") or "")
         attempt = int(body.get("attempt") or 0)
-        record = self.store.find_worker(worker)
-        where = f"{record.node}/process{record.slot}" if record else worker
-        items = len(self.store.files(job.name, index))
-        took = float(body.get("ended", 0.0)) - float(body.get("started", 0.0))
+        took_ms = (float(body.get("ended", 0.0)) - float(body.get("started", 0.0))) * 1000
         if body.get("ok"):
-            rows = [str(r) for r in body.get("rows") or []]
-            succeeded = (
-                min(int(body.get("items") or 0), items) if items else int(body.get("items") or 0)
-            )
-            if job.spec["settings"]["output_action"] == "append_row":
-                outputs.write_result(self.home, job.name, index, attempt, rows)
-            settled = self.store.settle(
+            rows = "".join(str(r) + "\n" for r in body.get("rows") or [])
+            append = job.spec["settings"]["output_action"] == "append_row"
+            self.store.complete(
                 job.name,
                 index,
                 worker=worker,
                 attempt=attempt,
                 state=MiniBatchState.DONE,
-                items_ok=succeeded,
-                items_failed=max(0, items - succeeded),
+                items_ok=int(body.get("items") or 0),
+                error=None,
+                rows=rows if append else None,
+                took_ms=took_ms,
             )
-            outcome = "succeeded"
         else:
             state = after_failure(attempt, int(job.spec["settings"]["max_retries"]))
             error = str(body.get("error") or "run() failed")
-            settled = self.store.settle(
-                job.name, index, worker=worker, attempt=attempt, state=state, error=error
+            settled, _ = self.store.complete(
+                job.name,
+                index,
+                worker=worker,
+                attempt=attempt,
+                state=state,
+                items_ok=0,
+                error=error,
+                rows=None,
+                took_ms=took_ms,
             )
             if settled:
+                record = self.store.find_worker(worker)
+                where = f"{record.node}/process{record.slot}" if record else worker
+                retry = "" if state == MiniBatchState.FAILED else " (will retry)"
                 outputs.append_log(
                     self.home,
                     job.name,
                     "user/error.txt",
-                    f"{outputs.stamp()} mini-batch {index} attempt {attempt} failed: {error}",
+                    f"{outputs.stamp()} mini-batch {index} attempt {attempt} failed{retry}: {error}",
                 )
                 outputs.append_log(
                     self.home,
@@ -134,16 +132,6 @@ class LeaseDesk:
                     f"user/error/{where}.txt",
                     str(body.get("traceback") or error),
                 )
-            outcome = "failed" if state == MiniBatchState.FAILED else "failed (will retry)"
-            succeeded = 0
-        if settled:
-            outputs.append_log(
-                self.home,
-                job.name,
-                f"sys/node/{where}.txt",
-                f"{outputs.stamp()} mini-batch {index} attempt {attempt}: {outcome}; items total "
-                f"{items}, succeeded {succeeded}, failed {items - succeeded}; {took * 1000:.1f} ms",
-            )
         fresh = self.store.find_job(job.name)
         return self.lease(fresh, worker) if fresh is not None else {"stop": True}
 

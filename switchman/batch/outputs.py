@@ -1,15 +1,15 @@
 """Where a job's results and logs live, and how the output file is merged.
 
-``$SWITCHMAN_HOME/jobs/<job>/``:
-  results/<index>.txt      one file per finished mini-batch (its rows), written atomically before
-                           the mini-batch counts as done; a re-run overwrites it, never appends
-  logs/...                 the reference §4.6 layout, appended by the control plane as results come
-  workers/<id>/            one folder per worker process (worker.json, stdout.txt, stderr.txt)
+A mini-batch's rows are stored in the state database (``batch_results``, one row per try) in the
+same transaction that marks it done, so nothing counts before it is durable. The output file is
+the concatenation of the done mini-batches' rows (their counted try only) in index order, written
+to a temporary name and renamed into place, so every item appears exactly once whatever was killed
+and restarted on the way.
 
-The output file is the concatenation of the done mini-batches' result files in index order,
-written to a temporary name and renamed into place, so every item appears exactly once whatever
-was killed and restarted on the way. (Writes are not fsynced: the durability promise is against
-killed processes, not a lost machine.)
+``$SWITCHMAN_HOME/jobs/<job>/``:
+  logs/...        error logs of the reference §4.6 layout, appended as failures come
+  driver.log      the scheduler's own account (azureml-logs/70_driver_log.txt)
+  workers/<id>/   one folder per worker process (worker.json, stdout.txt, stderr.txt)
 """
 
 from __future__ import annotations
@@ -28,23 +28,6 @@ def job_dir(home: Home, job: str) -> Path:
     return home.root / "jobs" / job
 
 
-def result_path(home: Home, job: str, index: int, attempt: int) -> Path:
-    # One file per try: a late report of an abandoned try can never overwrite the counted one.
-    return job_dir(home, job) / "results" / f"{index:06d}.{attempt}.txt"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def write_result(home: Home, job: str, index: int, attempt: int, rows: list[str]) -> None:
-    data = "".join(row + "\n" for row in rows).encode()
-    write_atomic(result_path(home, job, index, attempt), data)
-
-
 def append_log(home: Home, job: str, relative: str, text: str) -> None:
     path = job_dir(home, job) / "logs" / relative
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,17 +35,16 @@ def append_log(home: Home, job: str, relative: str, text: str) -> None:
         handle.write(text if text.endswith("\n") else text + "\n")
 
 
-def merge(home: Home, job: str, done: Iterable[tuple[int, int]], target: Path) -> int:
-    """Concatenate the result files of the done ``(index, attempt)`` pairs, in index order, into
-    ``target``; return the number of rows."""
+def merge(results: Iterable[str], target: Path) -> int:
+    """Write the done mini-batches' rows (in index order) to ``target`` via a temporary file and a
+    rename; return the number of rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.merging")
     rows = 0
-    with open(tmp, "wb") as out:
-        for index, attempt in sorted(done):
-            data = result_path(home, job, index, attempt).read_bytes()
-            rows += data.count(b"\n")
-            out.write(data)
+    with open(tmp, "w") as out:
+        for text in results:
+            rows += text.count("\n")
+            out.write(text)
     os.replace(tmp, target)
     return rows
 
@@ -96,6 +78,8 @@ def log_tree(
     view: dict[str, Any],
     workers: list[tuple[str, int, str]],
     read: Callable[[Handle, str, int], str],
+    tries: list[dict[str, Any]] | None = None,
+    where: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     """The ``logs/`` tree of `job download --all` (reference §4.6), path → content.
 
@@ -111,6 +95,16 @@ def log_tree(
             if path.is_file():
                 tree[str(Path("logs") / path.relative_to(logs))] = path.read_bytes()
     tree.setdefault("logs/user/error.txt", b"")
+    stats: dict[str, list[str]] = {}
+    for t in tries or []:
+        key = f"logs/sys/node/{(where or {}).get(t['worker'], t['worker'])}.txt"
+        outcome = "succeeded" if t["ok"] else "failed"
+        stats.setdefault(key, []).append(
+            f"mini-batch {t['idx']} attempt {t['attempt']}: {outcome}; items total {t['total']}, "
+            f"succeeded {t['items']}, failed {t['total'] - t['items']}; {t['took_ms']:.1f} ms\n"
+        )
+    for key, lines in stats.items():
+        tree[key] = "".join(lines).encode()
     stdout: dict[str, list[str]] = {}
     for node, slot, handle in workers:
         found = Handle.from_json(handle)

@@ -314,7 +314,7 @@ class BatchScheduler:
                 if m.state == MiniBatchState.DONE
             ]
             target = Path(job.spec["outputs"]["score"]["resolved"]) / settings["output_file_name"]
-            rows = outputs.merge(self.home, job.name, done, target)
+            rows = outputs.merge(self.store.results(job.name), target)
             self._driver(
                 job.name, f"merged {rows} rows from {len(done)} mini-batches into {target}"
             )

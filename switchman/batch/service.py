@@ -594,10 +594,18 @@ class BatchService:
                 if path.is_file():
                     tree[f"named-outputs/score/{path.relative_to(score)}"] = path.read_bytes()
         if everything:
-            workers = [(w.node, w.slot, w.handle) for w in self.store.workers(name) if w.handle]
+            records = self.store.workers(name)
+            workers = [(w.node, w.slot, w.handle) for w in records if w.handle]
+            where = {w.id: f"{w.node}/process{w.slot}" for w in records}
             tree.update(
                 outputs.log_tree(
-                    self.home, name, self.job_view(job), workers, self.platform.backend.read_log
+                    self.home,
+                    name,
+                    self.job_view(job),
+                    workers,
+                    self.platform.backend.read_log,
+                    self.store.tries(name),
+                    where,
                 )
             )
         return tree

@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS batch_minibatches (
     PRIMARY KEY (job, idx)
 );
 CREATE INDEX IF NOT EXISTS batch_minibatches_by_state ON batch_minibatches (job, state, idx);
+CREATE TABLE IF NOT EXISTS batch_results (
+    job TEXT NOT NULL, idx INTEGER NOT NULL, attempt INTEGER NOT NULL, worker TEXT NOT NULL,
+    ok INTEGER NOT NULL, items INTEGER NOT NULL, took_ms REAL NOT NULL, rows TEXT,
+    PRIMARY KEY (job, idx, attempt)
+);
 CREATE TABLE IF NOT EXISTS batch_workers (
     id TEXT PRIMARY KEY, job TEXT NOT NULL, node TEXT NOT NULL, slot INTEGER NOT NULL,
     state TEXT NOT NULL, handle TEXT, dir TEXT NOT NULL,
@@ -440,6 +445,107 @@ class BatchStore:
             sql += " AND attempts=?"
             args = (*args, attempt)
         return self._exec(sql, args) == 1
+
+    def complete(
+        self,
+        job: str,
+        index: int,
+        *,
+        worker: str,
+        attempt: int,
+        state: MiniBatchState,
+        items_ok: int,
+        error: str | None,
+        rows: str | None,
+        took_ms: float,
+    ) -> tuple[bool, int]:
+        """Record one try's outcome and end its lease, in one transaction: the rows of a done
+        mini-batch are stored in the same commit that marks it done (durable before it counts).
+
+        Only the lease holder's report counts; a stale one changes nothing. Returns (settled,
+        the mini-batch's item count).
+        """
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT items FROM batch_minibatches WHERE job=? AND idx=? AND state='leased' "
+                "AND worker=? AND attempts=?",
+                (job, index, worker, attempt),
+            ).fetchone()
+            if row is None:
+                return False, 0
+            items = int(row["items"])
+            ok = min(items_ok, items) if state == MiniBatchState.DONE else 0
+            failed = items - ok if state == MiniBatchState.DONE else 0
+            conn.execute(
+                "UPDATE batch_minibatches SET state=?, worker=NULL, deadline=NULL, items_ok=?, "
+                "items_failed=?, error=COALESCE(?, error), ended_at=? WHERE job=? AND idx=?",
+                (state, ok, failed, error, time.time(), job, index),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO batch_results VALUES (?,?,?,?,?,?,?,?)",
+                (job, index, attempt, worker, int(state == MiniBatchState.DONE), ok, took_ms, rows),
+            )
+        return True, items
+
+    def take(
+        self, job: str, worker: str, deadline: float, choose: Any
+    ) -> tuple[int, int, list[dict[str, str]]] | None:
+        """Lease the mini-batch ``choose(pending)`` picks to ``worker``, in one transaction;
+        returns (index, attempt, files) or None when nothing is pending."""
+        with self.transaction() as conn:
+            candidates = [
+                MiniBatch(r["idx"], MiniBatchState(r["state"]), r["items"], r["attempts"])
+                for r in conn.execute(
+                    "SELECT idx, state, items, attempts FROM batch_minibatches "
+                    "WHERE job=? AND state='pending' ORDER BY attempts, idx LIMIT 8",
+                    (job,),
+                )
+            ]
+            choice = choose(candidates)
+            if choice is None:
+                return None
+            conn.execute(
+                "UPDATE batch_minibatches SET state='leased', attempts=attempts+1, worker=?, "
+                "deadline=?, started_at=? WHERE job=? AND idx=?",
+                (worker, deadline, time.time(), job, choice.index),
+            )
+            row = conn.execute(
+                "SELECT attempts, files FROM batch_minibatches WHERE job=? AND idx=?",
+                (job, choice.index),
+            ).fetchone()
+        return choice.index, int(row["attempts"]), json.loads(row["files"])
+
+    def open_work(self, job: str) -> int:
+        rows = self._rows(
+            "SELECT COUNT(*) AS n FROM batch_minibatches WHERE job=? AND state IN "
+            "('pending', 'leased')",
+            (job,),
+        )
+        return int(rows[0]["n"])
+
+    def results(self, job: str) -> Iterator[str]:
+        """The rows of every done mini-batch (its counted try), in index order."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "SELECT r.rows FROM batch_results r JOIN batch_minibatches m ON m.job=r.job "
+                "AND m.idx=r.idx AND m.attempts=r.attempt WHERE m.job=? AND m.state='done' "
+                "ORDER BY m.idx",
+                (job,),
+            )
+            found = [str(r["rows"] or "") for r in cursor]
+        yield from found
+
+    def tries(self, job: str) -> list[dict[str, Any]]:
+        """Every recorded try (for the per-process stats logs)."""
+        return [
+            dict(r)
+            for r in self._rows(
+                "SELECT r.idx, r.attempt, r.worker, r.ok, r.items, r.took_ms, m.items AS total "
+                "FROM batch_results r JOIN batch_minibatches m ON m.job=r.job AND m.idx=r.idx "
+                "WHERE r.job=? ORDER BY r.idx, r.attempt",
+                (job,),
+            )
+        ]
 
     def release_leases(self, job: str) -> None:
         """Put every leased mini-batch back without counting the try (a pause, not a failure)."""
