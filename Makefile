@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-unit test-integration check format bench clean
+.PHONY: venv demo test test-unit test-integration check format bench clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
+
+# The API fuzz run of `make test`, with many more examples per operation (a few minutes).
+fuzz: $(STAMP)
+	SWITCHMAN_FUZZ_EXAMPLES=$${SWITCHMAN_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest -q tests/integration/test_api_fuzz.py
 
 check: $(STAMP)
 	$(BIN)/ruff format --check switchman tests bench examples

@@ -186,3 +186,32 @@ def test_wrong_keys_are_401_and_counted(live: RouterProcess) -> None:
     after = live.metrics_value("switchman_requests_total", endpoint="ep", statusCode="401")
     assert after - before == 25
     _still_serves(live)
+
+
+def test_random_and_mutated_requests_never_crash_the_router(live: RouterProcess) -> None:
+    hypothesis = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+    valid = HEAD + b"content-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+
+    @hypothesis.given(
+        st.one_of(
+            st.binary(min_size=1, max_size=2048),
+            st.tuples(st.integers(0, len(valid) - 1), st.binary(min_size=1, max_size=64)).map(
+                lambda cut: valid[: cut[0]] + cut[1] + valid[cut[0] :]
+            ),
+        )
+    )
+    @hypothesis.settings(
+        max_examples=60,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+    def send(data: bytes) -> None:
+        status = _status(_exchange(live, data, timeout=3.0))
+        assert status is None or status < 500, (data[:200], status)
+        assert live.proc.poll() is None
+
+    send()
+    _still_serves(live)
