@@ -57,6 +57,15 @@ def register(sub: Any) -> None:
         metavar="CIDR",
         help="Besides loopback, clients that reach public_network_access: disabled endpoints.",
     )
+    up.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default=None,
+        help="Where instances run: local processes (default) or a Ray cluster.",
+    )
+    up.add_argument(
+        "--ray-address", default=None, help="The Ray cluster's head, HOST:PORT (--backend ray)."
+    )
     add_common(up)
     up.set_defaults(func=cmd_up)
 
@@ -166,6 +175,7 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
             f"{server.get('api_url')}, router {server.get('router_url')}). Use `switchman status`, "
             "or `switchman down` first."
         )
+    _choose_backend(home, args.backend, args.ray_address)
     last = (
         json.loads((home.root / "last-ports.json").read_text())
         if (home.root / "last-ports.json").exists()
@@ -329,6 +339,11 @@ def _kill_orphan_instances(home: Home) -> int:
     backend = open_backend(home)
     try:
         return backend.sweep()
+    except SwitchmanError as exc:  # e.g. the Ray cluster is gone: nothing left to reach
+        print(
+            f"warning: could not sweep the {backend.name} backend: {exc.message}", file=sys.stderr
+        )
+        return 0
     finally:
         backend.close()
 
@@ -361,7 +376,41 @@ def cmd_down(args: argparse.Namespace) -> dict[str, Any]:
     return {"status": "stopped", "home": str(home.root), "instances_stopped": stopped_instances}
 
 
+def _choose_backend(home: Home, backend: str | None, ray_address: str | None) -> None:
+    """Validate --backend/--ray-address and remember them for the control plane and `down`."""
+    import importlib.util
+
+    from switchman.compute.factory import read_config, write_config
+
+    config = read_config(home)
+    if backend is None and ray_address is None:
+        return  # as last time
+    kind = backend or str(config.get("backend") or "local")
+    if kind == "local":
+        if ray_address:
+            raise BadArgumentError(
+                f"--ray-address {ray_address} needs --backend ray (the local backend runs "
+                "instances as processes on this machine)."
+            )
+        write_config(home, {"backend": "local"})
+        return
+    address = ray_address or config.get("ray_address")
+    if not address:
+        raise BadArgumentError(
+            "--backend ray needs --ray-address HOST:PORT, the head node of a running Ray cluster "
+            "(`ray start --head --port 6379` starts one)."
+        )
+    if importlib.util.find_spec("ray") is None:
+        raise BadArgumentError(
+            "--backend ray needs Ray on this machine: pip install 'switchman[ray]' (the same Ray "
+            "version as the cluster)."
+        )
+    write_config(home, {"backend": "ray", "ray_address": str(address)})
+
+
 def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
+    from switchman.compute.factory import read_config
+
     home = Home.from_env()
     server = home.read_server() or {}
     processes = []
@@ -376,7 +425,15 @@ def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
             }
         )
     running = bool(processes) and all(p["running"] for p in processes)
-    result: dict[str, Any] = {"home": str(home.root), "running": running, "processes": processes}
+    compute = read_config(home)
+    result: dict[str, Any] = {
+        "home": str(home.root),
+        "running": running,
+        "backend": compute.get("backend", "local"),
+        "processes": processes,
+    }
+    if compute.get("ray_address"):
+        result["ray_address"] = compute["ray_address"]
     if running and server.get("api_url"):
         result["studio_url"] = f"{server['api_url']}/studio/"  # sign in with `switchman studio`
     if running:

@@ -203,5 +203,12 @@ class ComputeBackend(abc.ABC):
         """Stop every instance this backend runs for this platform, known to the store or not
         (``switchman down``, also without a control plane); returns how many were running."""
 
+    def attach(self, api_url: str, artifact_token: str) -> None:  # noqa: B027
+        """The control plane is starting: where its API (and artifact server) is reached, and the
+        token nodes download artifacts with. A backend whose nodes share this disk ignores it."""
+
+    def check_capacity(self, instance_type: str | None) -> None:  # noqa: B027
+        """Raise OutOfCapacity when no node could ever hold one instance of this SKU."""
+
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release connections (the control plane is shutting down; instances keep running)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from switchman.compute.backend import ADDRESS_FILE, CONTAINER_LOGS, LAUNCH_FILE, STATUS_FILE
+from switchman.compute.fetch import ArtifactError, fetch
 from switchman.home import Home
 
 EXIT_STARTUP_FAILURE = 3
@@ -86,6 +87,17 @@ def stage_code(folder: Path, code: dict[str, Any] | None) -> tuple[Path | None, 
     return app, script
 
 
+def download_artifacts(spec: dict[str, Any], home: Home) -> None:
+    """A node that does not share the control plane's disk: code and model come over HTTP, by
+    digest, into the node's cache; the spec then points at the cached copies."""
+    cache = home.root / "artifacts"
+    for kind in ("code", "model"):
+        entry = spec.get(kind)
+        if entry and entry.get("asset"):
+            digest = Path(str(entry["asset"])).name
+            entry["asset"] = str(fetch(digest, spec["artifacts"], cache, _log))
+
+
 def main(argv: list[str]) -> NoReturn:
     if len(argv) != 1:
         print(
@@ -99,8 +111,14 @@ def main(argv: list[str]) -> NoReturn:
     home = Home(Path(spec["home"]))
     _log(f"Preparing instance {spec['instance_id']} of {spec['endpoint']}/{spec['deployment']}")
     try:
+        if spec.get("artifacts"):
+            download_artifacts(spec, home)
         model_dir = stage_model(folder, spec.get("model"))
         app_root, script = stage_code(folder, spec.get("code"))
+    except ArtifactError as exc:
+        _log(f"Download failed: {exc}")
+        _write_status(folder, "ArtifactUnavailable", str(exc))
+        raise SystemExit(EXIT_STARTUP_FAILURE) from None
     except OSError as exc:
         _log(f"Staging failed: {exc}")
         _write_status(folder, "BadArgument", f"Cannot stage model or code: {exc}")

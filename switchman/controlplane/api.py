@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from switchman.controlplane import artifacts
 from switchman.controlplane.openapi import ERRORS, VersionedPaths, document
 from switchman.controlplane.platform import Platform
 from switchman.controlplane.service import endpoint_key
@@ -327,6 +328,7 @@ def create_app(platform: Platform, admin_token: str) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(router)
+    app.include_router(artifacts.router)  # nodes' downloads: their own token, not the admin's
     from switchman.studio.web import mount  # the web UI under /studio (issue #15)
 
     mount(app, platform)

@@ -40,6 +40,7 @@ class Platform:
         console.mask = service.connections.mask_deployment
         reconciler = Reconciler(home, store, backend, publisher, console=console)
         reconciler.secret_environment = service.connections.environment
+        service.check_capacity = backend.check_capacity
         return cls(
             home=home,
             store=store,

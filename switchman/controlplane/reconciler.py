@@ -39,6 +39,7 @@ from switchman.controlplane.connections import without_references
 from switchman.controlplane.console import ConsoleCollector
 from switchman.controlplane.routes import RoutePublisher
 from switchman.controlplane.store import DeploymentRecord, InstanceRecord, Store
+from switchman.errors import SwitchmanError
 from switchman.home import Home
 from switchman.status import (
     LIVE_INSTANCE_STATES,
@@ -227,7 +228,18 @@ class Reconciler:
         missing = target_new - len(current)
         if missing > 0 and self._may_start(dep, template):
             for _ in range(missing):
-                current.append(self._start(dep))
+                try:
+                    current.append(self._start(dep))
+                except SwitchmanError as exc:  # e.g. OutOfCapacity: the cluster changed
+                    status = {
+                        **dep.status,
+                        "provisioning_state": ProvisioningState.FAILED,
+                        "failed_template": template,
+                        "error": {"code": exc.code, "message": exc.message},
+                    }
+                    dep.status = status
+                    self.store.set_deployment_status(dep.endpoint, dep.name, status)
+                    break
         elif len(current) > desired:
             # Scale in: not-yet-ready instances first, then the newest ready ones.
             extras = sorted(current, key=lambda i: (i.state == InstanceState.READY, -i.created_at))

@@ -33,6 +33,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def attach_backend(platform: Platform, args: argparse.Namespace, token: str) -> None:
+    """Connect the compute backend before serving; a backend that cannot work (no Ray at the
+    address, a version mismatch) ends the start with its one-paragraph reason in the log."""
+    from switchman.controlplane.artifacts import artifact_token
+    from switchman.errors import SwitchmanError
+
+    scheme = "https" if args.tls_cert else "http"
+    api_url = os.environ.get("SWITCHMAN_ADVERTISE_URL") or f"{scheme}://127.0.0.1:{args.port}"
+    try:
+        platform.backend.attach(api_url, artifact_token(token))
+    except SwitchmanError as exc:
+        logger.error("%s", exc.message)
+        raise SystemExit(2) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(
@@ -45,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     token = home.admin_token(create=True)
     assert token is not None
+    attach_backend(platform, args, token)
     app = create_app(platform, token)
     app.state.rollouts = RolloutDriver(home, platform.store, platform.service, platform.publisher)
     task_holder: dict[str, asyncio.Task[None]] = {}

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,8 @@ class EndpointService:
         self.vault = vault
         self.addresses = addresses
         self.connections = ConnectionRegistry(store, vault)  # security: secret injection
+        # Set by the platform to its compute backend's check (a SKU no node can fit fails here).
+        self.check_capacity: Callable[[str | None], None] = lambda _: None
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -261,6 +264,7 @@ class EndpointService:
             and _state(d.status) != ProvisioningState.DELETING
         ]
         check_quota(spec.name, spec.instance_type, spec.instance_count, others, default_quota())
+        self.check_capacity(spec.instance_type)  # the compute backend: can any node fit one?
 
     def _resolve(self, spec: OnlineDeploymentSpec) -> dict[str, Any]:
         """Upload code and model, resolve the environment: the instance template of a deployment."""

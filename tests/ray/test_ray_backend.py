@@ -1,0 +1,161 @@
+"""The Ray backend on a real two-node cluster: deploy, score, logs, artifacts over HTTP, node loss,
+control-plane restart adopting actors, and the errors (no Ray, a SKU no node fits)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.support.platform import Platform, running_platform
+from tests.support.proc import wait_for
+
+pytestmark = [pytest.mark.ray, pytest.mark.integration, pytest.mark.slow]
+
+CODE = Path(__file__).resolve().parent.parent / "testdata" / "healing" / "code"
+
+
+@pytest.fixture(scope="module")
+def platform(ray_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    home = tmp_path_factory.mktemp("rayhome")
+    with running_platform(home, "--backend", "ray", "--ray-address", ray_cluster.address) as p:
+        yield p
+
+
+def deployment(platform: Platform, tmp_path: Path, endpoint: str, **fields: Any) -> Path:
+    body = {
+        "name": "blue",
+        "endpoint_name": endpoint,
+        "code_configuration": {"code": str(CODE), "scoring_script": "score.py"},
+        "instance_type": "Standard_DS1_v2",
+        "instance_count": 2,
+        "readiness_probe": {"period": 1, "timeout": 1, "failure_threshold": 1},
+        **fields,
+    }
+    path = tmp_path / f"{endpoint}-{body['name']}.yml"
+    path.write_text(json.dumps(body))
+    return path
+
+
+def ready(platform: Platform, endpoint: str) -> list[dict[str, Any]]:
+    view = platform.json("online-deployment", "show", "-n", "blue", "-e", endpoint)
+    return [i for i in view["instances"] if i["state"] == "Ready"]
+
+
+def node_of(instance: str, platform: Platform) -> str:
+    import ray
+
+    from switchman.compute.ray import namespace_of
+    from switchman.home import Home
+
+    namespace = namespace_of(Home(platform.home))
+    actor = ray.get_actor(instance, namespace=namespace)
+    return str(ray.get(actor.status.remote(), timeout=10)["node_id"])
+
+
+@pytest.fixture(scope="module")
+def driver(ray_cluster: Any) -> Iterator[None]:
+    import ray
+
+    ray.init(address=ray_cluster.address, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def test_status_names_the_backend(platform: Platform) -> None:
+    status = platform.json("status")
+    assert status["backend"] == "ray"
+    assert status["ray_address"]
+
+
+def test_deploy_score_logs_and_node_loss(
+    platform: Platform, ray_cluster: Any, driver: None, tmp_path: Path
+) -> None:
+    platform.run("online-endpoint", "create", "-n", "rayep")
+    spec = deployment(platform, tmp_path, "rayep")
+    platform.run("online-deployment", "create", "-f", str(spec), "--all-traffic", timeout=240)
+    instances = ready(platform, "rayep")
+    assert len(instances) == 2
+    # The backend reported where each runtime bound (node IP + its own port).
+    assert all(i["address"] and i["url"] == f"http://{i['address']}" for i in instances)
+    key = platform.key("rayep")
+    answer = platform.score("rayep", b"{}", key=key)
+    assert answer.status_code == 200, answer.text
+    # Spread over both nodes.
+    nodes = {i["name"]: node_of(i["name"], platform) for i in instances}
+    assert len(set(nodes.values())) == 2
+    # Logs come through the backend; code came over HTTP from the artifact server, verified.
+    text = platform.run(
+        "online-deployment", "get-logs", "-n", "blue", "-e", "rayep",
+        "--container", "storage-initializer",
+    ).stdout  # fmt: skip
+    assert "verified" in text or "found in the node cache" in text
+
+    # The second node dies: its instance is replaced on the head, and scoring keeps working.
+    import ray
+
+    head = ray.get_runtime_context().get_node_id()
+    ray_cluster.remove_node(ray_cluster.second, allow_graceful=False)
+    lost = next(name for name, node in nodes.items() if node != head)
+
+    def healed() -> bool:
+        now = ready(platform, "rayep")
+        names = {i["name"] for i in now}
+        return len(now) == 2 and lost not in names
+
+    wait_for(healed, timeout=120, interval=0.5, what="a replacement on the surviving node")
+    assert {node_of(i["name"], platform) for i in ready(platform, "rayep")} == {head}
+    assert platform.score("rayep", b"{}", key=key).status_code == 200
+
+
+def test_control_plane_restart_adopts_actors(platform: Platform, driver: None) -> None:
+    before = {i["name"] for i in ready(platform, "rayep")}
+    assert before
+    cp = platform.server()["processes"]["control-plane"]["pid"]
+    os.killpg(cp, signal.SIGKILL)
+    wait_for(lambda: not psutil.pid_exists(cp) or psutil.Process(cp).status() == "zombie")
+    platform.run("up")
+    wait_for(
+        lambda: {i["name"] for i in ready(platform, "rayep")} == before,
+        timeout=60,
+        what="the same instances, adopted by name",
+    )
+    assert platform.score("rayep", b"{}", key=platform.key("rayep")).status_code == 200
+
+
+def test_a_sku_no_node_fits_is_refused_with_the_cluster_resources(
+    platform: Platform, tmp_path: Path
+) -> None:
+    platform.run("online-endpoint", "create", "-n", "bigep")
+    spec = deployment(
+        platform, tmp_path, "bigep", instance_type="Standard_DS4_v2", instance_count=1
+    )
+    done = platform.run(
+        "online-deployment", "create", "-f", str(spec), "--set", "instance_count=1", check=False
+    )
+    assert done.returncode != 0
+    assert "No node of the Ray cluster" in done.stderr  # OutOfCapacity
+    assert "Standard_DS4_v2" in done.stderr and "CPU" in done.stderr
+    assert "Traceback" not in done.stderr
+    shown = platform.run("online-deployment", "show", "-n", "blue", "-e", "bigep", check=False)
+    assert shown.returncode != 0  # nothing half-created
+
+
+def test_no_ray_at_the_address(tmp_path: Path, ray_cluster: Any) -> None:
+    home = tmp_path / "home"
+    p = Platform(home)
+    done = p.run("up", "--backend", "ray", "--ray-address", "127.0.0.1:1", check=False, timeout=120)
+    try:
+        assert done.returncode != 0
+        assert "No Ray cluster answers at --ray-address 127.0.0.1:1" in done.stderr
+        assert "Traceback" not in done.stderr
+    finally:
+        p.run("down", check=False)
