@@ -19,7 +19,7 @@ from switchman.cli.common import (
     verb_factory,
 )
 from switchman.cli.rollout import register_rollout
-from switchman.errors import BadArgumentError, SwitchmanError
+from switchman.errors import BadArgumentError
 
 
 def register(sub: Any) -> None:
@@ -143,11 +143,8 @@ def cmd_regenerate(args: argparse.Namespace) -> Any:
 
 
 def bearer(c: Any, endpoint: dict[str, Any]) -> str | None:
-    if endpoint.get("location") == "local":
-        return None
-    creds = c.get_credentials(endpoint["name"])
-    value = creds.get("primaryKey") or creds.get("accessToken")
-    return str(value) if value else None
+    """The key or token to score ``endpoint`` (a view) with; None for local endpoints."""
+    return c.bearer(endpoint)  # type: ignore[no-any-return]
 
 
 def cmd_invoke(args: argparse.Namespace) -> Any:
@@ -156,38 +153,9 @@ def cmd_invoke(args: argparse.Namespace) -> Any:
         body = path.read_bytes()
     except OSError as exc:
         raise BadArgumentError(f"Cannot read --request-file {path}: {exc.strerror}.") from None
-    import httpx  # only `invoke` needs it; keeping it out of start-up saves ~0.3 s a command
-
-    c = client()
-    endpoint = c.get_endpoint(args.name, local=args.local)
-    headers = {"Content-Type": "application/json"}
-    token = bearer(c, endpoint)
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    if args.deployment_name:
-        headers["azureml-model-deployment"] = args.deployment_name
-    try:
-        verify: Any = c.ssl_context or True  # https scoring URIs: the platform's CA
-        response = httpx.post(
-            endpoint["scoring_uri"],
-            content=body,
-            headers=headers,
-            timeout=200.0,
-            trust_env=False,
-            verify=verify,
-        )
-    except httpx.HTTPError as exc:
-        raise SwitchmanError(
-            f"Could not reach {endpoint['scoring_uri']}: {exc}. Is the router running (`switchman status`)?"
-        ) from None
-    if response.status_code >= 400:
-        raise SwitchmanError(
-            f"Scoring request failed with HTTP {response.status_code} "
-            f"(x-request-id {response.headers.get('x-request-id', '?')}): {response.text[:2000]}",
-            code=f"Http{response.status_code}",
-        )
+    text = client().invoke(args.name, body, deployment=args.deployment_name, local=args.local)
     # `az ml online-endpoint invoke` prints the body as a JSON string.
     if args.output == "json" and not args.query:
-        sys.stdout.write(json.dumps(response.text) + "\n")
+        sys.stdout.write(json.dumps(text) + "\n")
         return 0
-    return response.text
+    return text

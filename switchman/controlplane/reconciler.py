@@ -274,6 +274,10 @@ class Reconciler:
         if new_state == ProvisioningState.FAILED:
             status["observed_generation"] = dep.generation
         status["provisioning_state"] = new_state
+        if new_state == ProvisioningState.SUCCEEDED and state != new_state:
+            # Publish the ready instances before `show` says Succeeded, so a client that then
+            # waits for the router to load this table version can score at once (issue #14).
+            self.publisher.publish()
         if status != dep.status or state != new_state:
             self.store.set_deployment_status(dep.endpoint, dep.name, status)
             dep.status = status

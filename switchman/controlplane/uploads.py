@@ -30,6 +30,9 @@ def _files(root: Path) -> list[Path]:
 
 def content_hash(path: Path) -> str:
     digest = hashlib.sha256()
+    # The snapshot holds one entry named like the source: a folder `model/` holding `m.pkl` and
+    # the file `m.pkl` must not share an address (the SDK notebooks upload both).
+    digest.update(("dir:" if path.is_dir() else "file:").encode() + path.name.encode() + b"\0")
     base = path if path.is_dir() else path.parent
     for file in _files(path):
         digest.update(str(file.relative_to(base)).encode() + b"\0")

@@ -99,7 +99,9 @@ class OnlineEndpointSpec(TopLevelSpec):
     def _traffic_rules(self) -> OnlineEndpointSpec:
         check_traffic_rules(self.traffic, self.mirror_traffic)
         # "green=0" switches mirroring off; keep the stored shape canonical.
-        self.mirror_traffic = {k: v for k, v in self.mirror_traffic.items() if v > 0}
+        live = {k: v for k, v in self.mirror_traffic.items() if v > 0}
+        if live != self.mirror_traffic:  # assign only on change: keeps model_fields_set honest
+            self.mirror_traffic = live
         return self
 
 

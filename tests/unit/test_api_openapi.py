@@ -45,22 +45,28 @@ def test_document_lists_versioned_paths_with_models_and_errors(api: TestClient) 
     for spec in ("OnlineEndpointSpec", "OnlineDeploymentSpec", "ModelSpec", "EnvironmentSpec"):
         assert "properties" in schemas[spec]
     for path, method, operation in operations(doc):
-        assert path.startswith("/api/v1/"), path
-        answers = operation["responses"]
-        assert "422" not in answers, (path, method)
-        ok = [code for code in answers if code.startswith("2")]
-        assert ok, (path, method)
-        assert "$ref" in str(answers[ok[0]]["content"]["application/json"]["schema"]), (
-            path,
-            method,
+        where = (
+            f"{method.upper()} {path}: see docs/internals.md, 'Versioning and the OpenAPI document'"
         )
+        answers = operation["responses"]
+        assert "422" not in answers, where
+        ok = [code for code in answers if code.startswith("2")]
+        assert ok, where
+        content = answers[ok[0]].get("content", {})
+        if "application/json" in content:  # file answers document their own content type
+            assert "$ref" in str(content["application/json"]["schema"]), (
+                f"no response model: {where}"
+            )
+        if not path.startswith("/api/"):
+            continue  # routes outside the admin API (worker exchanges) keep their own auth
+        assert path.startswith("/api/v1/"), where
         errors = ("500",) if path == "/api/v1/health" else ("400", "401", "404", "409", "500")
         for code in errors:
             ref = answers[code]["content"]["application/json"]["schema"]["$ref"]
-            assert ref.endswith("/ErrorBody"), (path, method, code)
+            assert ref.endswith("/ErrorBody"), f"{where} ({code})"
         if method in ("post", "put") and "requestBody" in operation:
             body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-            assert body.split("/")[-1] in schemas
+            assert body.split("/")[-1] in schemas, where
     assert doc["paths"]["/api/v1/health"]["get"]["security"] == []
 
 

@@ -11,6 +11,8 @@ def init():
     global model
     # AZUREML_MODEL_DIR points at the model's folder; a folder model keeps its own name ("model").
     model_path = os.path.join(os.getenv("AZUREML_MODEL_DIR"), "model/sklearn_regression_model.pkl")
+    if not os.path.exists(model_path):  # a file model (the SDK notebooks register the .pkl itself)
+        model_path = os.path.join(os.getenv("AZUREML_MODEL_DIR"), "sklearn_regression_model.pkl")
     model = joblib.load(model_path)
     logging.info("Init complete")
 

@@ -1,0 +1,1 @@
+"""The operation groups of ``MLClient`` (``ml_client.online_endpoints``, ...)."""
