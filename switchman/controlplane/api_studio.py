@@ -159,7 +159,8 @@ def traffic(
 
 def router_scoring_uri(p: Platform, endpoint: str) -> str:
     """Path-style scoring URI on loopback: works whatever --public-host says."""
-    return f"http://127.0.0.1:{p.service.addresses.router_port}/endpoints/{endpoint}/score"
+    scheme = p.service.addresses.scheme  # https under `switchman up --tls`
+    return f"{scheme}://127.0.0.1:{p.service.addresses.router_port}/endpoints/{endpoint}/score"
 
 
 @router.post("/api/studio/online-endpoints/{endpoint}/test", response_model=TestResult)
@@ -184,6 +185,9 @@ def test_call(endpoint: str, body: TestBody, request: Request) -> dict[str, Any]
             )
         headers["azureml-model-deployment"] = body.deployment
     uri = router_scoring_uri(p, endpoint)
+    from switchman.tls import client_context_for
+
+    verify: Any = client_context_for(p.home) or True  # the platform's CA under --tls
     started = time.perf_counter()
     try:
         response = httpx.post(
@@ -192,6 +196,7 @@ def test_call(endpoint: str, body: TestBody, request: Request) -> dict[str, Any]
             headers=headers,
             timeout=TEST_TIMEOUT_S,
             trust_env=False,
+            verify=verify,
         )
     except httpx.HTTPError as exc:
         raise PlatformError(

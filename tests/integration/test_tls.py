@@ -163,6 +163,10 @@ def test_switchman_up_tls_gives_https_uris_and_a_trusted_api(tmp_path: Path) -> 
             trust_env=False,
         )
         assert resp.status_code == 404
+        # the studio's Test tab scores through the router over verified TLS too
+        with p.client() as c:
+            tried = c.request("POST", "/api/studio/online-endpoints/tlsep/test", {"body": "{}"})
+        assert tried["status"] == 404, tried
         with pytest.raises(httpx.ConnectError):
             httpx.get(server["api_url"] + "/api/health", verify=True, trust_env=False)
         assert p.json("status")["running"] is True
