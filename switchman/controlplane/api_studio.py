@@ -8,6 +8,7 @@ them through one authorization check.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any
 
@@ -109,21 +110,23 @@ def sign_in_token(request: Request) -> dict[str, Any]:
     }
 
 
-# Optional APIs other parts add; the studio shows their pages only when the route exists here.
+# Optional APIs other parts add (path, the module that serves it); the studio shows their pages
+# only when this control plane included that module (`EXTRA_ROUTERS` skips missing ones).
 FEATURES = {
-    "batch_endpoints": "/api/batch-endpoints",
-    "jobs": "/api/jobs",
-    "data": "/api/data",
-    "autoscale": "/api/autoscale/settings",
-    "shadow": "/api/online-endpoints/{name}/shadow",
+    "batch_endpoints": ("/api/batch-endpoints", "switchman.controlplane.api_batch"),
+    "jobs": ("/api/jobs", "switchman.controlplane.api_batch"),
+    "data": ("/api/data", "switchman.controlplane.api_batch"),
+    "autoscale": ("/api/autoscale/settings", "switchman.controlplane.api_autoscale"),
+    "shadow": ("/api/online-endpoints/{name}/shadow", "switchman.controlplane.api_rollout"),
 }
 
 
 @router.get("/api/studio/features", response_model=Features)
 def features(request: Request) -> dict[str, str | None]:
     """Which optional APIs this control plane serves (path, or None)."""
-    paths = {getattr(route, "path", None) for route in request.app.routes}
-    return {key: (path if path in paths else None) for key, path in FEATURES.items()}
+    return {
+        key: (path if module in sys.modules else None) for key, (path, module) in FEATURES.items()
+    }
 
 
 @router.get("/api/studio/online-endpoints/{endpoint}/metrics", response_model=Charts)

@@ -193,15 +193,15 @@ def asset_lists(p: Platform) -> dict[str, Any]:
 
 
 def job_files(files: dict[str, bytes]) -> dict[str, Any]:
-    """A job's outputs (downloadable) and logs (shown) from `job download --all`'s tree."""
+    """A job's named outputs (downloadable) and its logs (shown), from `job download --all`."""
     outputs = [
         {"path": p, "size": len(data)}
         for p, data in sorted(files.items())
-        if not p.startswith("logs/")
+        if p.startswith("named-outputs/")
     ]
     logs = [
         {"path": p, "text": data.decode("utf-8", "replace")[-20000:]}
         for p, data in sorted(files.items())
-        if p.startswith("logs/")
+        if not p.startswith("named-outputs/")
     ]
     return {"outputs": outputs, "logs": logs}

@@ -19,8 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.batch import deploy as deploy_batch
+from tests.support.batch import invoke, numbers, project, wait
 from tests.support.browser import PHONE, Console, chromium, playwright
 from tests.support.platform import Platform, running_platform
+from tests.support.proc import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -362,6 +365,77 @@ def test_jobs_and_assets_pages(studio: Platform, page: Any, shots: Path) -> None
     page.screenshot(path=str(shots / "assets.png"), full_page=True)
 
 
+def test_the_autoscale_panel_shows_the_deployments_setting(
+    studio: Platform, page: Any, shots: Path
+) -> None:
+    dep_id = studio.json("online-deployment", "show", "-e", ECHO, "-n", "echo")["id"]
+    studio.run(
+        "monitor", "autoscale", "create", "--name", "echo-scale", "--resource", dep_id,
+        "--min-count", "1", "--max-count", "2", "--count", "1",
+    )  # fmt: skip
+    page.goto(base(studio) + f"endpoints/{ECHO}/deployments/echo")
+    page.locator("#autoscale table").wait_for()
+    panel = page.inner_text("#autoscale")
+    assert "echo-scale" in panel and "1" in panel and "2" in panel
+    assert "AutoscaleSettingCreated" in page.inner_text("#autoscale-history")
+    page.wait_for_function(
+        "() => document.getElementById('logs').textContent.includes('studio-echo: init done')"
+    )
+    page.screenshot(path=str(shots / "deployment.png"), full_page=True)
+
+
+def test_shadow_agreement_shows_beside_the_mirror_slider(studio: Platform, page: Any) -> None:
+    studio.run(
+        "online-endpoint", "update", "-n", EP, "--traffic", "blue=100 green=0",
+        "--mirror-traffic", "green=50",
+    )  # fmt: skip
+    score(studio, 30)
+
+    def pairs() -> int | None:
+        found = studio.json("monitor", "shadow", "-e", EP)
+        return found[0]["pairs"] if found and found[0]["pairs"] > 0 else None
+
+    wait_for(pairs, timeout=30, what="shadow pairs")
+    page.goto(base(studio) + f"endpoints/{EP}")
+    assert page.input_value("#mirror-green") == "50"
+    cell = page.locator('.shadow-agreement[data-deployment="green"]')
+    page.wait_for_function(
+        "() => document.querySelector('.shadow-agreement[data-deployment=\"green\"]')"
+        ".textContent.includes('agreement with blue')"
+    )
+    assert "%" in cell.inner_text()
+
+
+def test_batch_endpoints_jobs_and_a_jobs_page(
+    studio: Platform, page: Any, shots: Path, tmp_path: Path
+) -> None:
+    folder = project(tmp_path)
+    deploy_batch(studio, folder)
+    job = invoke(studio, str(numbers(tmp_path / "data", 6)))
+    assert wait(studio, job)["status"] == "Completed"
+    page.goto(base(studio))
+    page.locator("#batch-endpoints table").wait_for()
+    assert "numbers" in page.inner_text("#batch-endpoints")
+    page.goto(base(studio) + "jobs")
+    link = page.get_by_role("link", name=job)
+    link.wait_for()
+    row = page.locator("#batch-jobs tr", has=link).inner_text()
+    assert "Completed" in row and "0 /" in row
+    page.screenshot(path=str(shots / "jobs.png"), full_page=True)
+    link.click()
+    page.wait_for_url(f"**/studio/jobs/{job}")
+    assert page.inner_text("#job-status") == "Completed"
+    done, failed, total = (int(v) for v in page.inner_text("#job-progress").split(" / "))
+    assert (done, failed) == (total, 0) and total > 0
+    assert "job_progress_overview.txt" in page.inner_text("main")
+    page.screenshot(path=str(shots / "job.png"), full_page=True)
+    with page.expect_download() as download:
+        page.locator("#job-outputs a").first.click()
+    saved = tmp_path / "predictions.csv"
+    download.value.save_as(saved)
+    assert len(saved.read_text().splitlines()) == 6
+
+
 def test_every_page_loads_without_console_errors(
     studio: Platform, browser: Any, console: Console
 ) -> None:
@@ -376,6 +450,7 @@ def test_every_page_loads_without_console_errors(
         f"endpoints/{EP}/metrics",
         f"endpoints/{EP}/traffic-log",
         f"endpoints/{EP}/deployments/blue",
+        f"endpoints/{ECHO}/deployments/echo",
         "jobs",
         "cost",
         "assets",
