@@ -61,7 +61,7 @@ def _lines(path: Path) -> Iterator[tuple[Path, int, dict[str, Any]]]:
 def _data(record: dict[str, Any], file: Path) -> dict[str, Any]:
     if "dataref" in record and "data" not in record:
         ref = Path(str(record["dataref"]))
-        return {**record, "data": json.loads(ref.read_text()), "dataformat": "json"}
+        return {**record, "data": json.loads(ref.read_text())}
     return record
 
 
@@ -101,8 +101,8 @@ def load(path: Path, limit: int) -> list[Recorded]:
             continue
         if "correlationid" not in record or ("data" not in record and "dataref" not in record):
             continue
-        if str(record.get("type", "")).endswith(".response"):
-            continue
+        if record.get("type", "azureml.inference.request") != "azureml.inference.request":
+            continue  # responses and custom collections (model_inputs, ...) are not requests
         record = _data(record, file)
         rid = str(record["correlationid"])
         answer_record = responses.get(rid)

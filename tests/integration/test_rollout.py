@@ -71,6 +71,17 @@ def test_a_good_model_rolls_out_to_100(platform: Platform, tmp_path: Path) -> No
     names = _events(platform, ep)
     assert names.count("RolloutStep") == 2 and "RolloutSucceeded" in names
     assert platform.json("online-endpoint", "rollout", "show", "-n", ep)["state"] == "succeeded"
+    for args, needle in (
+        (("--to", "green", "--steps", "50,10"), "steps"),
+        ((), "--to"),
+        (("--to", "nope"), "no deployment 'nope'"),
+        (("--to", "green"), "already has 100%"),
+    ):
+        bad = platform.run("online-endpoint", "rollout", "-n", ep, *args, check=False)
+        assert bad.returncode != 0 and needle in bad.stderr, bad.stderr
+        assert "Traceback" not in bad.stderr
+    missing = platform.run("online-endpoint", "rollout", "show", "-n", "no-such-ep", check=False)
+    assert missing.returncode != 0 and "no-such-ep" in missing.stderr
 
 
 def test_a_model_failing_5_percent_is_rolled_back_at_the_first_step(

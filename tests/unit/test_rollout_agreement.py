@@ -122,6 +122,24 @@ def test_the_tap_captures_requests_and_responses_of_collecting_deployments(tmp_p
         for x in p.read_text().splitlines()
     ]
     assert answers[0]["data"] == [7] and answers[0]["statuscode"] == 200
+    (recorded,) = load(root / "blue", 10)  # what replay reads back: the request and its answer
+    assert (recorded.id, json.loads(recorded.body), recorded.status) == ("r1", {"a": 1}, 200)
+    assert recorded.response is not None and json.loads(recorded.response) == [7]
+
+
+def test_large_and_non_json_payloads_replay_byte_for_byte(tmp_path: Path) -> None:
+    tap = Tap(tmp_path, None)
+    tap.install(_table(PayloadCapture(1.0, 1.0)))
+    big = json.dumps({"data": ["x" * 1000] * 300}).encode()
+    text = Request("POST", "/score", b"", [(b"content-type", b"text/plain")], b"a\nb", 0.0, 0.0)
+    tap.finished(text, "ep", "blue", "t1", False, Response(200, [], b"\xff\x00"), 1.0)
+    tap.finished(_request(big), "ep", "blue", "t2", False, Response(200, [], b"[1]"), 1.0)
+    tap.step(None)
+    tap.writer.close()
+    found = {r.id: r for r in load(tmp_path / "data-collection" / "ep" / "blue", 10)}
+    assert found["t1"].body == b"a\nb" and found["t1"].response == b"\xff\x00"
+    assert json.loads(found["t2"].body) == json.loads(big)
+    assert list((tmp_path / "data-collection").rglob("large/*.json"))
 
 
 def test_replay_paces_and_compares_against_records(tmp_path: Path) -> None:
