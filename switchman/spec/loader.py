@@ -161,6 +161,7 @@ def _kind(cls: type[BaseModel]) -> str:
         "OnlineDeploymentSpec": "online deployment",
         "ModelSpec": "model",
         "EnvironmentSpec": "environment",
+        "RolloutSpec": "rollout",
         "BatchEndpointSpec": "batch endpoint",
         "BatchDeploymentSpec": "batch deployment",
         "AmlComputeSpec": "compute",
