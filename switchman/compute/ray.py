@@ -213,6 +213,8 @@ class RayBackend(ComputeBackend):
         payload = spec.to_json()
         if self._artifacts is not None:
             payload["artifacts"] = self._artifacts
+        if spec.secret_environment:  # the supervisor puts these in the environment, not on disk
+            payload["secret_environment"] = dict(spec.secret_environment)
         return self._spawn("instance", spec.instance_id, payload, wanted)
 
     def start_worker(self, spec: WorkerSpec) -> Handle:

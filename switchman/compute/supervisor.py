@@ -74,6 +74,7 @@ class Supervisor:
             )
         env = dict(os.environ)
         env["SWITCHMAN_HOME"] = str(node_root() / namespace / "home")
+        env.update(spec.pop("secret_environment", None) or {})  # connection secrets: env only
         if self.kind == "instance":
             spec = {**spec, "home": env["SWITCHMAN_HOME"], "bind_host": self.node_ip}
             path = self.folder / "instance.json"
