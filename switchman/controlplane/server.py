@@ -7,7 +7,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
+import threading
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import uvicorn
 
@@ -46,6 +50,21 @@ def attach_backend(platform: Platform, args: argparse.Namespace, token: str) -> 
     except SwitchmanError as exc:
         logger.error("%s", exc.message)
         raise SystemExit(2) from None
+
+
+def _watch_certificate(ctx: ssl.SSLContext, cert: Path, key: Path) -> None:
+    """Re-read the certificate when its files change (new handshakes get it; live ones keep
+    theirs), from a daemon thread: uvicorn owns the event loop."""
+    from switchman.tls import CertReloader
+
+    reloader = CertReloader(ctx, cert, key)
+
+    def loop() -> None:
+        while True:
+            time.sleep(1.0)
+            reloader.poll()
+
+    threading.Thread(target=loop, name="tls-reloader", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,10 +119,9 @@ def main(argv: list[str] | None = None) -> None:
         app, host=args.host, port=args.port, log_level="warning", access_log=False, **tls
     )
     if args.tls_cert:
-        from pathlib import Path
-
         from switchman.tls import server_context
 
         config.load()
         config.ssl = server_context(Path(args.tls_cert), Path(args.tls_key))  # TLS 1.2+, modern
+        _watch_certificate(config.ssl, Path(args.tls_cert), Path(args.tls_key))
     uvicorn.Server(config).run()

@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -170,6 +171,14 @@ def test_switchman_up_tls_gives_https_uris_and_a_trusted_api(tmp_path: Path) -> 
         with pytest.raises(httpx.ConnectError):
             httpx.get(server["api_url"] + "/api/health", verify=True, trust_env=False)
         assert p.json("status")["running"] is True
+        # both servers pick up a renewed certificate without a restart
+        ports = [urlsplit(server[k]).port for k in ("api_url", "router_url")]
+        first = [_serial(int(port or 0), ctx) for port in ports]
+        (home / "tls" / "server.pem").unlink()
+        ensure_local(Home(home), None)
+        for port, old in zip(ports, first, strict=True):
+            wait_for(lambda port=port, old=old: _serial(int(port or 0), ctx) != old, timeout=15)
+        assert p.json("online-endpoint", "show", "-n", "tlsep")["name"] == "tlsep"
 
 
 def test_switchman_up_with_a_mismatched_pair_fails_clearly(tmp_path: Path) -> None:
