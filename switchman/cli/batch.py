@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from switchman.cli.common import add_no_wait, add_set, client, confirm, editable, verb_factory
+from switchman.cli.common import (
+    add_no_wait,
+    add_set,
+    client,
+    confirm,
+    editable,
+    target_names,
+    verb_factory,
+)
 from switchman.errors import BadArgumentError
 
 
@@ -116,9 +124,9 @@ def cmd_endpoint_create(args: argparse.Namespace) -> Any:
 
 def cmd_endpoint_update(args: argparse.Namespace) -> Any:
     from switchman.spec.batch import BatchEndpointSpec
-    from switchman.spec.loader import load_spec, read_yaml
+    from switchman.spec.loader import load_spec
 
-    name = args.name or (read_yaml(args.file)[0].get("name") if args.file else None)
+    name = target_names(args.file, {"name": args.name}, args.set_values)["name"]
     if not name:
         raise BadArgumentError("Name the batch endpoint with -n/--name (or in the -f file).")
     overrides = list(args.set_values)
@@ -245,7 +253,8 @@ def _load_deployment(args: argparse.Namespace, base: dict[str, Any] | None = Non
     spec, folder = load_spec(
         BatchDeploymentSpec, args.file, overrides=args.set_values, defaults=defaults, base=base
     )
-    return str(endpoint), resolve_batch_paths(spec, folder)
+    # --set endpoint_name=X (applied last, as to every spec) picks the endpoint the request targets.
+    return str(spec.endpoint_name or endpoint), resolve_batch_paths(spec, folder)
 
 
 def cmd_deployment_create(args: argparse.Namespace) -> Any:
@@ -259,12 +268,10 @@ def cmd_deployment_create(args: argparse.Namespace) -> Any:
 
 
 def cmd_deployment_update(args: argparse.Namespace) -> Any:
-    from switchman.spec.loader import read_yaml
-
-    name = args.name or (read_yaml(args.file)[0].get("name") if args.file else None)
-    endpoint = args.endpoint_name or (
-        read_yaml(args.file)[0].get("endpoint_name") if args.file else None
+    found = target_names(
+        args.file, {"name": args.name, "endpoint_name": args.endpoint_name}, args.set_values
     )
+    name, endpoint = found["name"], found["endpoint_name"]
     if not name or not endpoint:
         raise BadArgumentError("Name the deployment with -n and its endpoint with -e.")
     with client() as c:

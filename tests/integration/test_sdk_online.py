@@ -45,7 +45,7 @@ def output_of(outputs: list[tuple[str, Any]], fragment: str) -> list[Any]:
 
 def test_simple_deployment_notebook(notebook_dir: Path, platform: Platform) -> None:
     scope: dict[str, Any] = {"__name__": "__notebook__"}
-    outputs = run_cells(TRANSCRIPTS / "online-endpoints-simple-deployment.py", scope)
+    outputs = run_cells(TRANSCRIPTS / "online-endpoints-simple-deployment.ipy", scope)
     name = scope["endpoint_name"]
     # The local endpoint (created first) and the managed one of the same name lived side by side.
     local_view = output_of(outputs, "online_endpoints.get(name=endpoint_name, local=True)")[0]
@@ -65,7 +65,7 @@ def test_simple_deployment_notebook(notebook_dir: Path, platform: Platform) -> N
 
 def test_safe_rollout_notebook(notebook_dir: Path, platform: Platform) -> None:
     scope: dict[str, Any] = {"__name__": "__notebook__"}
-    outputs = run_cells(TRANSCRIPTS / "online-endpoints-safe-rollout.py", scope)
+    outputs = run_cells(TRANSCRIPTS / "online-endpoints-safe-rollout.ipy", scope)
     name = scope["online_endpoint_name"]
     ml_client = scope["ml_client"]
     # Scaled to 2 while blue took all traffic, then green took over and blue was deleted.

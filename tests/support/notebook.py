@@ -19,6 +19,13 @@ def run_cells(transcript: Path, namespace: dict[str, Any] | None = None) -> list
         elif cells:
             cells[-1].append(line)
     for cell in ("\n".join(lines) for lines in cells):
+        magic, _, rest = cell.lstrip("\n").partition("\n")
+        if magic.startswith("%%writefile "):  # as Jupyter: the cell's text becomes the file
+            target = Path(magic.split(maxsplit=1)[1])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(rest)
+            outputs.append((cell.strip(), None))
+            continue
         tree = ast.parse(cell, filename=str(transcript))
         last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         body = ast.Module(body=tree.body[:-1] if last else tree.body, type_ignores=[])

@@ -98,7 +98,11 @@ class Entity:
                 call_default_factory=True
             ):
                 full.pop(key)
-        return full
+        return self._references(full)
+
+    def _references(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Name registered assets by reference in ``document`` (deployments override this)."""
+        return document
 
     def _to_dict(self) -> dict[str, Any]:
         """The entity as its YAML file holds it."""

@@ -29,6 +29,14 @@ class Model(Entity, ModelSpec):
     )
 
 
+def reference(asset: Model | Environment | None) -> str | None:
+    """``azureml:<name>:<version>`` for an asset got from the registry (it has an id), else None:
+    a deployment then names the registered version instead of uploading it again."""
+    if asset is not None and asset.id and asset.name and asset.version:
+        return f"azureml:{asset.name}:{asset.version}"
+    return None
+
+
 class BuildContext(Entity, BuildContextSpec):
     """An environment's Docker build context (its requirements are read; no Docker runs)."""
 

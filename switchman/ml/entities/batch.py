@@ -3,12 +3,13 @@ they run."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import Field
 
 from switchman.ml.entities._base import Entity
-from switchman.ml.entities.asset import Environment, Model
+from switchman.ml.entities.asset import Environment, Model, reference
 from switchman.ml.entities.deployment import CodeConfiguration
 from switchman.spec.batch import (
     BatchDeploymentSpec,
@@ -20,6 +21,7 @@ from switchman.spec.batch import (
 )
 
 J = TypeVar("J", bound="Job")
+BD = TypeVar("BD", bound="BatchDeployment")
 
 
 class BatchEndpoint(Entity, BatchEndpointSpec):
@@ -94,6 +96,19 @@ class BatchDeployment(Entity, BatchDeploymentSpec):
     properties: dict[str, Any] | None = Field(default=None, exclude=True, description="Read-only.")
 
     @classmethod
+    def _from_rest(cls: type[BD], view: dict[str, Any]) -> BD:
+        # A view shows resources.instance_count even when settings.instance_count set it; the
+        # spec takes one of them, so keep the one the user gave.
+        settings = view.get("settings") or {}
+        resources = view.get("resources") or {}
+        if settings.get("instance_count") is not None and "instance_count" in resources:
+            view = {
+                **view,
+                "resources": {k: v for k, v in resources.items() if k != "instance_count"},
+            }
+        return super()._from_rest(view)
+
+    @classmethod
     def _adapt(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
         code_path = kwargs.pop("code_path", None)
         script = kwargs.pop("scoring_script", None)
@@ -111,6 +126,14 @@ class BatchDeployment(Entity, BatchDeploymentSpec):
         if isinstance(kwargs.get("settings"), BatchSettings) and kwargs.get("type") is None:
             kwargs["type"] = "model"
         return kwargs
+
+    def _references(self, document: dict[str, Any]) -> dict[str, Any]:
+        for key in ("model", "environment"):
+            value = getattr(self, key)
+            ref = reference(value) if isinstance(value, Model | Environment) else None
+            if ref is not None:
+                document[key] = ref
+        return document
 
     @property
     def instance_count(self) -> int:
@@ -135,6 +158,34 @@ class ModelBatchDeployment(BatchDeployment):
         return super()._adapt(kwargs)
 
 
+class SystemData:
+    """Who made a resource and when (azure-ai-ml's ``SystemData``): datetimes, not strings."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.created_by: str | None = fields.get("created_by")
+        self.created_at: datetime | None = _when(fields.get("created_at"))
+        self.last_modified_by: str | None = fields.get("last_modified_by", self.created_by)
+        self.last_modified_at: datetime | None = (
+            _when(fields.get("last_modified_at")) or self.created_at
+        )
+
+    def __repr__(self) -> str:
+        return f"SystemData(created_at={self.created_at!r}, created_by={self.created_by!r})"
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
 class Job:
     """A job as the platform reports it: ``name``, ``status``, and the rest of its document as
     attributes (``job.outputs``, ``job.creation_context``...).
@@ -149,7 +200,10 @@ class Job:
         self.display_name: str | None = fields.get("display_name", self.name)
         self.type: str | None = fields.get("type", "batch")
         self.id: str | None = fields.get("id")
-        self.creation_context: Any = fields.get("creation_context")
+        context = dict(fields.get("creation_context") or {})
+        # The job's last change is its end (or start): what `duration` arithmetic expects.
+        context.setdefault("last_modified_at", fields.get("end_time") or fields.get("start_time"))
+        self.creation_context = SystemData(**context)
         self.outputs: dict[str, Any] = dict(fields.get("outputs") or {})
         self.inputs: dict[str, Any] = dict(fields.get("inputs") or {})
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from switchman.ml.entities._base import Entity
-from switchman.ml.entities.asset import Environment, Model
+from switchman.ml.entities.asset import Environment, Model, reference
 from switchman.spec.deployment import CodeConfiguration as CodeConfigurationSpec
 from switchman.spec.deployment import OnlineDeploymentSpec, RequestSettings
 from switchman.spec.deployment import ProbeSettings as ProbeSettingsSpec
@@ -68,6 +68,14 @@ class OnlineDeployment(Entity, OnlineDeploymentSpec):
         if code_path is not None or script is not None:
             kwargs["code_configuration"] = CodeConfiguration(code=code_path, scoring_script=script)
         return kwargs
+
+    def _references(self, document: dict[str, Any]) -> dict[str, Any]:
+        for key in ("model", "environment"):
+            value = getattr(self, key)
+            ref = reference(value) if isinstance(value, Model | Environment) else None
+            if ref is not None:
+                document[key] = ref
+        return document
 
 
 class ManagedOnlineDeployment(OnlineDeployment):

@@ -4,6 +4,7 @@ azure-ai-ml's batch operations over the platform's batch API (issue #10)."""
 from __future__ import annotations
 
 import builtins
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,10 @@ from switchman.ml.entities.batch import BatchDeployment, BatchEndpoint, BatchJob
 from switchman.ml.entities.compute import AmlCompute
 from switchman.ml.exceptions import ValidationException, from_switchman, translated
 from switchman.ml.input import Input, Output
-from switchman.ml.operations._base import Operations, editable, find, resolved
+from switchman.ml.operations._base import Operations, editable, find
 from switchman.ml.operations.model import version_of
 from switchman.ml.poller import LROPoller, Poll, running, succeeded
-from switchman.spec.loader import absolute
+from switchman.spec.loader import absolute, resolve_paths
 
 JOB_DONE = ("Completed", "Failed", "Canceled", "NotResponding")
 _REMOTE = ("azureml:", "azureml://", "http://", "https://")
@@ -30,7 +31,13 @@ def _q(text: str) -> str:
     return quote(text, safe="")
 
 
+_DATA_ID = re.compile(r"^azureml:/+switchman/data/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$")
+
+
 def _local_path(path: str) -> str:
+    found = _DATA_ID.match(path)
+    if found:  # a data asset's `id` (Input(path=data.id)) names that registered version
+        return f"azureml:{found['name']}:{found['version']}"
     return path if path.startswith(_REMOTE) else str(Path(path).expanduser().resolve())
 
 
@@ -160,9 +167,13 @@ class BatchEndpointOperations(Operations):
 
 
 def _resolve_batch(deployment: BatchDeployment) -> BatchDeployment:
-    copy = resolved(deployment)
+    """A copy with the code, model and environment paths absolute (from the current folder)."""
+    copy = deployment.model_copy(deep=True)
     if copy.code_configuration and copy.code_configuration.code:
         copy.code_configuration.code = absolute(copy.code_configuration.code, Path.cwd())
+    for part in (copy.model, copy.environment):
+        if isinstance(part, BaseModel):
+            resolve_paths(part, Path.cwd())
     return copy
 
 
@@ -241,7 +252,10 @@ class JobOperations(Operations):
             return BatchJob._from_rest(self._api.request("GET", f"/api/jobs/{_q(name)}"))
 
     def list(self, *, parent_job_name: str | None = None, **kwargs: Any) -> builtins.list[Job]:
-        """Every job. CLI: ``switchman job list``."""
+        """Every job (``parent_job_name``: the scoring job of that batch job, which is the job
+        itself here). CLI: ``switchman job list``."""
+        if parent_job_name:
+            return [self.get(parent_job_name)]
         with translated():
             return [BatchJob._from_rest(v) for v in self._api.request("GET", "/api/jobs")]
 
