@@ -9,11 +9,10 @@ may not exist yet (no request so far): then everything is empty, never an error.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import sqlite3
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,69 +25,59 @@ MAX_POINTS = 180
 
 @dataclass(frozen=True)
 class Chart:
-    """One chart: which metric, how a row names its series, how values combine."""
+    """One chart: which metric, how a row names its series (SQL), how values combine."""
 
     key: str
     title: str
     metric: str
     unit: str
-    label: Callable[[dict[str, Any]], str]
-    same_time: str  # how rows of one roll-up with the same label combine: sum | avg
-    over_time: str  # how roll-ups inside one bucket combine: avg | max
+    label: str  # SQL expression over a metrics row
+    same_time: str  # how rows of one roll-up with the same label combine: SUM | AVG
+    over_time: str  # how roll-ups inside one bucket combine: AVG | MAX
 
 
-def _dep(row: dict[str, Any]) -> str:
-    return str(row["deployment"] or "endpoint")
-
-
+_DEP = "COALESCE(NULLIF(deployment, ''), 'endpoint')"
+_INSTANCE = f"{_DEP} || '/' || instance"
 CHARTS: tuple[Chart, ...] = (
     Chart(
         "rpm",
         "Requests per minute by deployment",
         "RequestsPerMinute",
         "req/min",
-        _dep,
-        "sum",
-        "avg",
+        _DEP,
+        "SUM",
+        "AVG",
     ),
     Chart(
         "rpm_status",
         "Requests per minute by deployment and status",
         "RequestsPerMinute",
         "req/min",
-        lambda r: f"{_dep(r)} {r['dimensions'].get('statusCode', '?')}",
-        "sum",
-        "avg",
+        f"{_DEP} || ' ' || COALESCE(json_extract(dimensions, '$.statusCode'), '?')",
+        "SUM",
+        "AVG",
     ),
-    Chart("p50", "Request latency P50", "RequestLatency_P50", "ms", _dep, "avg", "max"),
-    Chart("p90", "Request latency P90", "RequestLatency_P90", "ms", _dep, "avg", "max"),
-    Chart("p99", "Request latency P99", "RequestLatency_P99", "ms", _dep, "avg", "max"),
-    Chart(
-        "cpu",
-        "CPU per instance",
-        "CpuUtilizationPercentage",
-        "%",
-        lambda r: f"{_dep(r)}/{r['instance']}",
-        "avg",
-        "avg",
-    ),
+    Chart("p50", "Request latency P50", "RequestLatency_P50", "ms", _DEP, "AVG", "MAX"),
+    Chart("p90", "Request latency P90", "RequestLatency_P90", "ms", _DEP, "AVG", "MAX"),
+    Chart("p99", "Request latency P99", "RequestLatency_P99", "ms", _DEP, "AVG", "MAX"),
+    Chart("cpu", "CPU per instance", "CpuUtilizationPercentage", "%", _INSTANCE, "AVG", "AVG"),
     Chart(
         "memory",
         "Memory per instance",
         "CpuMemoryUtilizationPercentage",
         "%",
-        lambda r: f"{_dep(r)}/{r['instance']}",
-        "avg",
-        "avg",
+        _INSTANCE,
+        "AVG",
+        "AVG",
     ),
     Chart(
         "capacity",
         "Deployment capacity",
         "DeploymentCapacity",
         "instances",
-        lambda r: f"{_dep(r)} {r['dimensions'].get('State', '')}".strip(),
-        "sum",
-        "avg",
+        f"TRIM({_DEP} || ' ' || COALESCE(json_extract(dimensions, '$.State'), ''))",
+        "SUM",
+        "AVG",
     ),
 )
 
@@ -110,40 +99,25 @@ def roll_up_interval(times: Iterable[float], default: float = 60.0) -> float:
 
 
 def align(
-    rows: Iterable[tuple[float, str, float]],
-    *,
-    start: float,
-    end: float,
-    step: float,
-    same_time: str = "sum",
-    over_time: str = "avg",
+    buckets: Iterable[tuple[str, int, float]], *, start: float, end: float, step: float
 ) -> dict[str, Any]:
-    """Bucket ``(time, label, value)`` rows into uPlot's aligned shape.
+    """Shape ``(label, bucket index, value)`` rows into uPlot's aligned data.
 
-    Rows of one roll-up (same time) with the same label are combined first (``same_time``), then
-    the roll-ups inside one ``step``-wide bucket (``over_time``). Buckets without data are None
-    (a gap, not a zero: no roll-up there).
+    Buckets without a row are None (a gap, not a zero: no roll-up there); indexes outside the
+    window are dropped.
 
     Returns:
         ``{"x": [bucket start, ...], "series": [{"label", "values"}, ...]}`` with labels sorted.
     """
     count = max(1, math.ceil((end - start) / step))
-    per_time: dict[tuple[str, float], list[float]] = {}
-    for when, label, value in rows:
-        if start <= when <= end:
-            per_time.setdefault((label, when), []).append(value)
-    buckets: dict[str, dict[int, list[float]]] = {}
-    for (label, when), found_at in per_time.items():
-        combined = sum(found_at) if same_time == "sum" else sum(found_at) / len(found_at)
-        index = min(count - 1, int((when - start) // step))
-        buckets.setdefault(label, {}).setdefault(index, []).append(combined)
-    series = []
-    for label in sorted(buckets):
-        values: list[float | None] = [None] * count
-        for index, found in buckets[label].items():
-            values[index] = round(max(found) if over_time == "max" else sum(found) / len(found), 3)
-        series.append({"label": label, "values": values})
-    return {"x": [round(start + i * step, 3) for i in range(count)], "series": series}
+    series: dict[str, list[float | None]] = {}
+    for label, index, value in buckets:
+        if 0 <= index < count:
+            series.setdefault(label, [None] * count)[index] = round(float(value), 3)
+    return {
+        "x": [round(start + i * step, 3) for i in range(count)],
+        "series": [{"label": k, "values": series[k]} for k in sorted(series)],
+    }
 
 
 def _connect(db: Path) -> sqlite3.Connection | None:
@@ -156,54 +130,72 @@ def _connect(db: Path) -> sqlite3.Connection | None:
 
 
 def _query(db: Path, sql: str, args: tuple[Any, ...]) -> list[sqlite3.Row]:
+    return _queries(db, [(sql, args)])[0]
+
+
+def _queries(db: Path, statements: list[tuple[str, tuple[Any, ...]]]) -> list[list[sqlite3.Row]]:
+    """Run read-only statements on one connection; a missing table gives empty results."""
     conn = _connect(db)
     if conn is None:
-        return []
+        return [[] for _ in statements]
     try:
-        return list(conn.execute(sql, args).fetchall())
+        return [list(conn.execute(sql, args).fetchall()) for sql, args in statements]
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
-            return []  # the router has not written anything yet
+            return [[] for _ in statements]  # the router has not written anything yet
         raise
     finally:
         conn.close()
 
 
+def _bucket_sql(chart: Chart, deployment: str | None) -> str:
+    # Two levels: rows of one roll-up (same time) first, then the roll-ups inside a bucket.
+    where = "endpoint = ? AND name = ? AND time >= ? AND time <= ?"
+    if deployment:
+        where += " AND deployment = ?"
+    return (
+        f"SELECT label, bucket, {chart.over_time}(v) AS value FROM ("
+        f"SELECT {chart.label} AS label, CAST((time - ?) / ? AS INTEGER) AS bucket, "
+        f"{chart.same_time}(value) AS v FROM metrics WHERE {where} GROUP BY label, time"
+        ") GROUP BY label, bucket"
+    )
+
+
 def charts(
     db: Path, endpoint: str, window: str, now: float, deployment: str | None = None
 ) -> dict[str, Any]:
-    """Every chart of one endpoint (or one of its deployments) over ``window``."""
+    """Every chart of one endpoint (or one of its deployments) over ``window``.
+
+    The aggregation runs in SQLite, so a 24-hour window of a busy endpoint costs a few index range
+    scans rather than a Python pass over every row.
+    """
     span = window_seconds(window)
     start = now - span
-    names = sorted({c.metric for c in CHARTS})
-    sql = (
-        "SELECT time, name, deployment, instance, dimensions, value FROM metrics WHERE endpoint = ? "
-        f"AND time >= ? AND name IN ({', '.join('?' * len(names))})"
+    recent = _query(
+        db,
+        "SELECT DISTINCT time FROM metrics WHERE endpoint = ? AND name = 'DeploymentCapacity' "
+        "AND time >= ? ORDER BY time DESC LIMIT 60",
+        (endpoint, start),
     )
-    args: tuple[Any, ...] = (endpoint, start, *names)
-    if deployment:
-        sql += " AND deployment = ?"
-        args = (*args, deployment)
-    rows = [
-        {**dict(r), "dimensions": json.loads(r["dimensions"] or "{}")}
-        for r in _query(db, sql + " ORDER BY time", args)
-    ]
-    interval = roll_up_interval(r["time"] for r in rows)
-    step = max(interval, span / MAX_POINTS)
+    step = max(roll_up_interval(r["time"] for r in recent), span / MAX_POINTS)
+    extra: tuple[Any, ...] = (deployment,) if deployment else ()
+    results = _queries(
+        db,
+        [
+            (
+                _bucket_sql(chart, deployment),
+                (start, step, endpoint, chart.metric, start, now, *extra),
+            )
+            for chart in CHARTS
+        ],
+    )
     out = []
-    for chart in CHARTS:
-        picked = [
-            (r["time"], chart.label(r), float(r["value"]))
-            for r in rows
-            if r["name"] == chart.metric
-        ]
+    for chart, rows in zip(CHARTS, results, strict=True):
         data = align(
-            picked,
+            ((str(r["label"]), int(r["bucket"]), float(r["value"])) for r in rows),
             start=start,
             end=now,
             step=step,
-            same_time=chart.same_time,
-            over_time=chart.over_time,
         )
         out.append({"key": chart.key, "title": chart.title, "unit": chart.unit, **data})
     return {"endpoint": endpoint, "window": window, "step_s": step, "charts": out}

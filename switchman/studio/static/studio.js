@@ -276,11 +276,18 @@
     if (!result.ok) { status.textContent = message(result.data, "Could not load the metrics."); return; }
     drawCharts(result.data);
     chartsEl.dataset.loaded = "1";
+    chartsEl.dataset.step = String(result.data.step_s);
     status.textContent = "Updated " + new Date().toLocaleTimeString() + " · one point per " + Math.round(result.data.step_s) + " s";
   }
   if (chartsEl) {
-    refreshCharts();
-    setInterval(refreshCharts, 10000);
+    // Refresh as often as a new bucket can appear: every 10 s, or once a bucket for long windows.
+    const again = function () {
+      refreshCharts().catch(function () { return null; }).then(function () {
+        const step = Number(chartsEl.dataset.step || 10);
+        setTimeout(again, Math.max(10000, step * 1000));
+      });
+    };
+    again();
   }
 
   /* ---- logs, tailing ----------------------------------------------------------------------- */
