@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-ray test-unit test-integration check format bench clean fuzz
+.PHONY: venv demo demo-batch test test-ray test-unit test-integration check format bench clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
+
+demo-batch: $(STAMP)
+	$(BIN)/python examples/batch_demo.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests -m "not ray"
