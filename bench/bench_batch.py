@@ -44,6 +44,21 @@ def _pool_seconds(files: list[str], processes: int) -> float:
     return elapsed
 
 
+def _round_trip_ms(api_url: str, count: int = 300) -> float:
+    """The anchor for the per-mini-batch overhead: a keep-alive GET /api/health, in ms."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(api_url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80)
+    started = time.perf_counter()
+    for _ in range(count):
+        conn.request("GET", "/api/health")
+        conn.getresponse().read()
+    conn.close()
+    return (time.perf_counter() - started) / count * 1000
+
+
 def _ts(text: str | None) -> float:
     assert text, "the job has no timestamp"
     return datetime.fromisoformat(text).timestamp()
@@ -132,29 +147,35 @@ def run(workdir: Path) -> str:
                     "first_minibatch": first - started,
                 }
 
+            files = sorted(str(p) for p in data.iterdir())
             job("empty", 1, BENCH_EMPTY="1")  # warm-up: environment check, imports, page cache
+            # The anchors run right before and after each Switchman job, and the comparison uses
+            # their mean: the machine's load drifts (other work shares its cores).
+            pool1 = [_pool_seconds(files, 1)]
             results["1 worker"] = job("cpu1")
+            pool1.append(_pool_seconds(files, 1))
+            pool2 = [_pool_seconds(files, 2)]
             results["2 workers"] = job("cpu2")
+            pool2.append(_pool_seconds(files, 2))
             results["overhead"] = job("empty", 1, BENCH_EMPTY="1")
+            round_trip = _round_trip_ms(client.api_url)
     finally:
         subprocess.run([*cli, "down"], env=env, check=False, capture_output=True)
-    files = sorted(str(p) for p in data.iterdir())
-    pool1 = _pool_seconds(files, 1)
-    pool2 = _pool_seconds(files, 2)
+    pool1_s, pool2_s = sum(pool1) / len(pool1), sum(pool2) / len(pool2)
 
     one, two, empty = results["1 worker"], results["2 workers"], results["overhead"]
     rate = {k: FILES / v["processing"] for k, v in results.items()}
     scaling = rate["2 workers"] / (2 * rate["1 worker"])
     overhead_ms = empty["processing"] / FILES * 1000
-    vs_pool = two["processing"] / pool2
+    vs_pool = two["processing"] / pool2_s
     first_ms = [r["first_minibatch"] * 1000 for r in (one, two, empty)]
     rows = [
         "| run | processing | items/s | end to end (invoke → Completed) |",
         "|---|---:|---:|---:|",
         f"| Switchman, 1 worker | {one['processing']:.2f} s | {rate['1 worker']:.0f} | {one['end_to_end']:.2f} s |",
         f"| Switchman, 2 workers | {two['processing']:.2f} s | {rate['2 workers']:.0f} | {two['end_to_end']:.2f} s |",
-        f"| multiprocessing.Pool(1) | {pool1:.2f} s | {FILES / pool1:.0f} | — |",
-        f"| multiprocessing.Pool(2) | {pool2:.2f} s | {FILES / pool2:.0f} | — |",
+        f"| multiprocessing.Pool(1), mean of the runs around it | {pool1_s:.2f} s | {FILES / pool1_s:.0f} | — |",
+        f"| multiprocessing.Pool(2), mean of the runs around it | {pool2_s:.2f} s | {FILES / pool2_s:.0f} | — |",
         f"| Switchman, empty run(), mini_batch_size 1 | {empty['processing']:.2f} s | {rate['overhead']:.0f} | {empty['end_to_end']:.2f} s |",
     ]
     return (
@@ -166,7 +187,10 @@ def run(workdir: Path) -> str:
         + "\n\n"
         f"- Scaling 1 → 2 workers: **{scaling * 100:.0f}%** of 2× one worker (target ≥ 90%).\n"
         f"- Per-mini-batch overhead (empty `run()`, {FILES} mini-batches of 1 file, 1 worker): "
-        f"**{overhead_ms:.2f} ms** (target ≤ 5 ms).\n"
+        f"**{overhead_ms:.2f} ms** (target ≤ 5 ms) = **{overhead_ms / round_trip:.1f}×** one bare "
+        f"`GET /api/health` round trip to the same control plane in the same run "
+        f"({round_trip:.2f} ms): a mini-batch costs one HTTP exchange (its result carries the next "
+        "lease).\n"
         f"- Against the physical limit: 2 workers take **{vs_pool:.2f}×** the time of "
         "`multiprocessing.Pool(2)` (target ≤ 1.15×).\n"
         f"- invoke → first mini-batch running, warm environment, cluster at 0 nodes: "

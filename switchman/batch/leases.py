@@ -31,9 +31,22 @@ class LeaseDesk:
         self.home = home
         self.store = store
         self.clock = clock
+        self._specs: dict[str, dict[str, Any]] = {}  # a job's spec never changes once created
+
+    def job(self, name: str) -> JobRecord | None:
+        spec = self._specs.get(name)
+        if spec is None:
+            found = self.store.find_job(name)
+            if found is None:
+                return None
+            if len(self._specs) > 256:
+                self._specs.clear()
+            self._specs[name] = found.spec
+            return found
+        return self.store.job_state(name, spec)
 
     def authorize(self, job_name: str, authorization: str | None) -> JobRecord:
-        job = self.store.find_job(job_name)
+        job = self.job(job_name)
         scheme, _, token = (authorization or "").partition(" ")
         if (
             job is None
@@ -132,7 +145,7 @@ class LeaseDesk:
                     f"user/error/{where}.txt",
                     str(body.get("traceback") or error),
                 )
-        fresh = self.store.find_job(job.name)
+        fresh = self.job(job.name)
         return self.lease(fresh, worker) if fresh is not None else {"stop": True}
 
     def input_file(self, job: JobRecord, index: int, position: int) -> Path:

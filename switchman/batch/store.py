@@ -310,6 +310,24 @@ class BatchStore:
                 ],
             )
 
+    def job_state(self, name: str, spec: dict[str, Any]) -> JobRecord | None:
+        """The job's changing columns, with ``spec`` (immutable once created) from the caller's
+        cache: the worker routes read this on every request."""
+        rows = self._rows(
+            "SELECT name, endpoint, deployment, status, error, token_sha256, cancel_requested, "
+            "created_at, started_at, ended_at FROM batch_jobs WHERE name=?",
+            (name,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return JobRecord(
+            name=r["name"], endpoint=r["endpoint"], deployment=r["deployment"], spec=spec,
+            status=r["status"], error=json.loads(r["error"]) if r["error"] else None,
+            token_sha256=r["token_sha256"], cancel_requested=bool(r["cancel_requested"]),
+            created_at=r["created_at"], started_at=r["started_at"], ended_at=r["ended_at"],
+        )  # fmt: skip
+
     def find_job(self, name: str) -> JobRecord | None:
         rows = self._rows("SELECT * FROM batch_jobs WHERE name=?", (name,))
         return _job(rows[0]) if rows else None

@@ -233,3 +233,50 @@ def test_an_http_input_is_downloaded_once(
     job = invoke(platform, f"{file_server}/one.txt", "--input-type", "uri_file")
     assert wait(platform, job)["status"] == "Completed"
     assert [r[:2] for r in predictions(platform, job, tmp_path / "out")] == [["one.txt", "42.0"]]
+
+
+def test_legacy_shape_summary_only_two_nodes_and_an_inputs_file(
+    platform: Platform, folder: Path, tmp_path: Path
+) -> None:
+    """The legacy deployment shape (settings at the root), output_action summary_only, two nodes
+    of a cluster that releases them at once, and `invoke --file inputs.yml`."""
+    platform.run(
+        "compute", "create", "-n", "quick-cluster", "--max-instances", "2",
+        "--idle-time-before-scale-down", "0", "-o", "none",
+    )  # fmt: skip
+    legacy = folder / "legacy.yml"
+    legacy.write_text(
+        "name: legacy\nendpoint_name: numbers\n"
+        "model:\n  name: doubler-model\n  path: model\n"
+        "code_configuration:\n  code: code\n  scoring_script: score.py\n"
+        "compute: azureml:quick-cluster\nresources:\n  instance_count: 2\n"
+        "mini_batch_size: 2\nmax_concurrency_per_instance: 1\noutput_action: summary_only\n"
+        "retry_settings:\n  max_retries: 1\n  timeout: 30\nerror_threshold: -1\n"
+    )
+    platform.run("batch-deployment", "create", "-f", str(legacy), "-o", "none")
+    shown = platform.json("batch-deployment", "show", "-n", "legacy", "-e", "numbers")
+    assert shown["settings"]["output_action"] == "summary_only"
+    assert shown["settings"]["mini_batch_size"] == 2
+    numbers(tmp_path / "inputs" / "data", 8)
+    inputs = tmp_path / "inputs" / "inputs.yml"
+    inputs.write_text("inputs:\n  numbers:\n    type: uri_folder\n    path: data\n")
+    job = platform.run(
+        "batch-endpoint", "invoke", "-n", "numbers", "-d", "legacy", "--file", str(inputs),
+        "--query", "name", "-o", "tsv",
+    ).stdout.strip()  # fmt: skip
+    view = wait(platform, job)
+    assert view["status"] == "Completed" and view["progress"]["items_succeeded"] == 8
+    assert view["inputs"]["numbers"]["type"] == "uri_folder"
+    driver = (platform.home / "jobs" / job / "driver.log").read_text()
+    assert (
+        driver.count("provisioned nodes") == 1
+        and "," in driver.split("provisioned nodes")[1].splitlines()[0]
+    )
+    platform.run("job", "download", "-n", job, "--all", "--download-path", str(tmp_path / "o"))
+    assert not (tmp_path / "o" / "named-outputs" / "score" / "predictions.csv").exists()
+    nodes = {p.parent.name for p in (tmp_path / "o" / "logs" / "user" / "stdout").glob("*/*.txt")}
+    assert len(nodes) == 2  # the job ran on two nodes
+    wait_for(
+        lambda: platform.json("compute", "show", "-n", "quick-cluster")["current_node_count"] == 0,
+        what="idle nodes to be released after idle_time_before_scale_down 0",
+    )
