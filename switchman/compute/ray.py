@@ -267,36 +267,43 @@ class RayBackend(ComputeBackend):
         return actor
 
     def _poll_loop(self) -> None:
+        """Keep one status call in flight per supervisor and take answers as they come: an actor
+        still being created (its worker process starting) never delays what the others report."""
         import ray
 
+        inflight: dict[str, Any] = {}
         while not self._stop.is_set():
             with self._lock:
                 actors = dict(self._actors)
-            refs = {}
+            for key in [k for k in inflight if k not in actors]:
+                del inflight[key]
             for key, actor in actors.items():
-                with contextlib.suppress(Exception):
-                    refs[key] = actor.status.remote()
-            if refs:
-                ready, _ = ray.wait(
-                    list(refs.values()), num_returns=len(refs), timeout=CALL_TIMEOUT_S
-                )
-                done = set(ready)
-                for key, ref in refs.items():
-                    if ref not in done:
-                        continue  # slow or unreachable this time: keep what we knew
-                    try:
-                        status = ray.get(ref)
-                    except (ray.exceptions.RayActorError, ray.exceptions.ActorDiedError):
-                        status = {"running": False, "exit_code": None, "lost": True}
-                        with self._lock:
-                            self._actors.pop(key, None)
-                        self._dead.add(key)
-                    except Exception:
-                        logger.exception("status of %s", key)
-                        continue
+                if key not in inflight:
+                    with contextlib.suppress(Exception):
+                        inflight[key] = actor.status.remote()
+            if not inflight:
+                self._stop.wait(POLL_S)
+                continue
+            ready, _ = ray.wait(list(inflight.values()), num_returns=len(inflight), timeout=POLL_S)
+            done = set(ready)
+            for key, ref in list(inflight.items()):
+                if ref not in done:
+                    continue
+                del inflight[key]
+                try:
+                    status = ray.get(ref)
+                except (ray.exceptions.RayActorError, ray.exceptions.ActorDiedError):
+                    status = {"running": False, "exit_code": None, "lost": True}
                     with self._lock:
-                        self._status[key] = status
-            self._stop.wait(POLL_S)
+                        self._actors.pop(key, None)
+                    self._dead.add(key)
+                except Exception:
+                    logger.exception("status of %s", key)
+                    continue
+                with self._lock:
+                    self._status[key] = status
+            if not inflight:
+                self._stop.wait(POLL_S / 2)  # everyone answered: pace the next round
 
     def observe(self, handle: Handle) -> Observation:
         actor = self._actor(handle)

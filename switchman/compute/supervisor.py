@@ -84,6 +84,8 @@ class Supervisor:
             err = None
         else:
             spec = {**spec, "home": env["SWITCHMAN_HOME"], "worker_dir": str(self.folder)}
+            if spec.get("artifacts"):
+                spec["config"] = _download(spec["config"], spec["artifacts"], env, self.folder)
             path = self.folder / "worker.json"
             path.write_text(json.dumps(spec, indent=2))
             args = [sys.executable, "-m", "switchman.batch.worker", str(path)]
@@ -199,6 +201,28 @@ class Supervisor:
                 self.proc.wait(5)
         shutil.rmtree(self.folder, ignore_errors=True)
         return running
+
+
+def _download(
+    config: dict[str, Any], artifacts: dict[str, Any], env: dict[str, str], folder: Path
+) -> dict[str, Any]:
+    """A batch worker's code and model over HTTP into the node cache (as the launcher does for
+    instances); its config then points at the cached copies."""
+    from switchman.compute.fetch import fetch
+
+    cache = Path(env["SWITCHMAN_HOME"]) / "artifacts"
+    config = json.loads(json.dumps(config))
+    with open(folder / WORKER_LOGS["stdout"], "a") as log:
+
+        def say(message: str) -> None:
+            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {message}\n")
+
+        for kind in ("code", "model"):
+            entry = config.get(kind)
+            if isinstance(entry, dict) and entry.get("asset"):
+                digest = Path(str(entry["asset"])).name
+                entry["asset"] = str(fetch(digest, artifacts, cache, say))
+    return config
 
 
 def _log_name(container: str) -> str:

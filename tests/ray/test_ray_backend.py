@@ -3,13 +3,17 @@ control-plane restart adopting actors, and the errors (no Ray, a SKU no node fit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 import pytest
 
@@ -17,6 +21,8 @@ from tests.support.platform import Platform, running_platform
 from tests.support.proc import wait_for
 
 pytestmark = [pytest.mark.ray, pytest.mark.integration, pytest.mark.slow]
+
+GIB = 1024**3
 
 CODE = Path(__file__).resolve().parent.parent / "testdata" / "healing" / "code"
 
@@ -129,6 +135,93 @@ def test_control_plane_restart_adopts_actors(platform: Platform, driver: None) -
         what="the same instances, adopted by name",
     )
     assert platform.score("rayep", b"{}", key=platform.key("rayep")).status_code == 200
+
+
+def both_nodes(ray_cluster: Any) -> None:
+    """The node-loss test removed the second node: bring one back for tests that spread."""
+    import ray
+
+    if len([n for n in ray.nodes() if n["Alive"]]) < 2:
+        ray_cluster.second = ray_cluster.add_node(
+            num_cpus=2, memory=8 * GIB, resources={"second": 1}
+        )
+        ray_cluster.wait_for_nodes()
+
+
+def test_split_and_rolling_update_without_failed_requests(
+    platform: Platform, ray_cluster: Any, driver: None, tmp_path: Path
+) -> None:
+    both_nodes(ray_cluster)
+    green = deployment(platform, tmp_path, "rayep", name="green", instance_count=1)
+    platform.run("online-deployment", "create", "-f", str(green), timeout=240)
+    platform.run("online-endpoint", "update", "-n", "rayep", "--traffic", "blue=50 green=50")
+    key = platform.key("rayep")
+    served = Counter(
+        platform.score("rayep", b"{}", key=key).headers.get("azureml-model-deployment")
+        for _ in range(40)
+    )
+    assert set(served) == {"blue", "green"}, served
+    platform.run("online-endpoint", "update", "-n", "rayep", "--traffic", "blue=100 green=0")
+
+    # Rolling update of blue under load: new instances ready before old ones drain.
+    uri = platform.json("online-endpoint", "show", "-n", "rayep")["scoring_uri"]
+    results: Counter[int] = Counter()
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(trust_env=False, timeout=15) as http:
+            while not stop.is_set() and sum(results.values()) < 20000:
+                try:
+                    code = http.post(
+                        uri, content=b"{}", headers={"Authorization": f"Bearer {key}"}
+                    ).status_code
+                except httpx.HTTPError:
+                    code = -1
+                results[code] += 1
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    try:
+        platform.run(
+            "online-deployment", "update", "-n", "blue", "-e", "rayep",
+            "--set", "environment_variables.GREETING=v2", timeout=300,
+        )  # fmt: skip
+    finally:
+        stop.set()
+        thread.join(30)
+    assert results[200] > 0 and set(results) == {200}, results
+    answer = platform.score("rayep", b"{}", key=key)
+    assert answer.json()["greeting"] == "v2"
+
+
+def test_batch_job_spreads_over_both_nodes(
+    platform: Platform, ray_cluster: Any, driver: None, tmp_path: Path
+) -> None:
+    import ray
+
+    from switchman.compute.ray import namespace_of
+    from switchman.home import Home
+    from tests.support.batch import deploy as batch_deploy
+    from tests.support.batch import invoke, numbers, predictions, project
+
+    both_nodes(ray_cluster)
+    batch_deploy(platform, project(tmp_path))
+    job = invoke(platform, numbers(tmp_path / "data", 24), "--mini-batch-size", "1")
+    namespace = namespace_of(Home(platform.home))
+    nodes: set[str] = set()
+
+    def finished() -> bool:
+        for entry in ray.util.list_named_actors(all_namespaces=True):
+            if entry["namespace"] == namespace and entry["name"].startswith("w"):
+                with contextlib.suppress(Exception):
+                    actor = ray.get_actor(entry["name"], namespace=namespace)
+                    nodes.add(ray.get(actor.status.remote(), timeout=5)["node_id"])
+        return platform.json("job", "show", "-n", job)["status"] in ("Completed", "Failed")
+
+    wait_for(finished, timeout=240, interval=0.3, what="the batch job")
+    assert platform.json("job", "show", "-n", job)["status"] == "Completed"
+    assert len(predictions(platform, job, tmp_path / "out")) == 24
+    assert len(nodes) == 2, nodes
 
 
 def test_a_sku_no_node_fits_is_refused_with_the_cluster_resources(
