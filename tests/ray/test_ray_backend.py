@@ -205,6 +205,9 @@ def test_batch_job_spreads_over_both_nodes(
     from tests.support.batch import invoke, numbers, predictions, project
 
     both_nodes(ray_cluster)
+    # Free the cluster's CPUs (the online tests' instances hold them) so both workers fit at once.
+    if platform.run("online-endpoint", "show", "-n", "rayep", check=False).returncode == 0:
+        platform.run("online-endpoint", "delete", "-n", "rayep", "--yes", timeout=240)
     batch_deploy(platform, project(tmp_path))
     job = invoke(platform, numbers(tmp_path / "data", 24), "--mini-batch-size", "1")
     namespace = namespace_of(Home(platform.home))
