@@ -255,3 +255,41 @@ def test_no_ray_at_the_address(tmp_path: Path, ray_cluster: Any) -> None:
         assert "Traceback" not in done.stderr
     finally:
         p.run("down", check=False)
+
+
+def test_down_stops_every_actor_and_process(
+    platform: Platform, driver: None, tmp_path: Path
+) -> None:
+    import ray
+
+    from switchman.compute.ray import namespace_of
+    from switchman.home import Home
+
+    namespace = namespace_of(Home(platform.home))
+
+    def actors() -> list[str]:
+        return [
+            a["name"]
+            for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["namespace"] == namespace
+        ]
+
+    # An instance still starting (its init() sleeps) when `down` comes.
+    platform.run("online-endpoint", "create", "-n", "downep")
+    spec = deployment(
+        platform, tmp_path, "downep", instance_count=1,
+        environment_variables={"INIT_SLEEP_S": "120"},
+    )  # fmt: skip
+    platform.run("online-deployment", "create", "-f", str(spec), "--no-wait")
+    wait_for(actors, timeout=60, what="the instance's supervisor actor")
+    platform.run("down", timeout=180)
+    wait_for(lambda: not actors(), timeout=30, what="no supervisor actors left")
+
+    def ours(proc: psutil.Process) -> bool:
+        try:  # launchers and runtimes on the nodes run with SWITCHMAN_HOME=<node cache>/<ns>/home
+            home = proc.environ().get("SWITCHMAN_HOME", "")
+            return namespace in home and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    assert [p for p in psutil.process_iter() if ours(p)] == []
