@@ -21,14 +21,19 @@ ROOT = Path(__file__).resolve().parent.parent
 CALLS = 200
 
 
-def _per_call_ms(func: Callable[[], object], calls: int = CALLS) -> float:
-    func()  # warm the connection
-    samples = []
+def _paired_ms(
+    anchor: Callable[[], object], candidate: Callable[[], object], calls: int = CALLS
+) -> tuple[float, float]:
+    """Median ms per call of each, calls interleaved so load on the machine hits both alike."""
+    anchor()
+    candidate()  # warm connections
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(calls):
-        started = time.perf_counter()
-        func()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+        for func, samples in ((anchor, times[0]), (candidate, times[1])):
+            started = time.perf_counter()
+            func()
+            samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def run(workdir: Path) -> str:
@@ -53,13 +58,18 @@ def run(workdir: Path) -> str:
         started = time.perf_counter()
         ml_client.online_deployments.begin_create_or_update(deployment).result()
         create_s = time.perf_counter() - started
+        endpoint = ml_client.online_endpoints.get("bench-sdk")
+        endpoint.traffic = {"blue": 100}
+        ml_client.online_endpoints.begin_create_or_update(endpoint).result()
         request = examples / "sample-request.json"
         body = request.read_bytes()
         with Client.from_home(Home(home)) as raw:
-            rest_get = _per_call_ms(lambda: raw.get_endpoint("bench-sdk"))
-            sdk_get = _per_call_ms(lambda: ml_client.online_endpoints.get("bench-sdk"))
-            rest_invoke = _per_call_ms(lambda: raw.invoke("bench-sdk", body), 100)
-            sdk_invoke = _per_call_ms(
+            rest_get, sdk_get = _paired_ms(
+                lambda: raw.get_endpoint("bench-sdk"),
+                lambda: ml_client.online_endpoints.get("bench-sdk"),
+            )
+            rest_invoke, sdk_invoke = _paired_ms(
+                lambda: raw.invoke("bench-sdk", body),
                 lambda: ml_client.online_endpoints.invoke("bench-sdk", request_file=str(request)),
                 100,
             )

@@ -48,6 +48,7 @@ class Client:
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         # The standard library's client keeps CLI start-up fast (httpx costs ~0.3 s to import).
         self._conn: http.client.HTTPConnection | None = None
+        self._scoring: Any = None  # an httpx.Client, made on the first invoke
 
     @classmethod
     def from_home(cls, home: Home | None = None) -> Client:
@@ -70,6 +71,9 @@ class Client:
         )
 
     def close(self) -> None:
+        if self._scoring is not None:
+            self._scoring.close()
+            self._scoring = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -291,11 +295,11 @@ class Client:
         if deployment:
             headers["azureml-model-deployment"] = deployment
         uri = str(view["scoring_uri"])
-        try:
+        if self._scoring is None:  # one pooled client: an SSL context per call costs ~100 ms
             verify: Any = self.ssl_context or True  # https scoring URIs: the platform's CA
-            response = httpx.post(
-                uri, content=body, headers=headers, timeout=timeout, trust_env=False, verify=verify
-            )
+            self._scoring = httpx.Client(trust_env=False, verify=verify)
+        try:
+            response = self._scoring.post(uri, content=body, headers=headers, timeout=timeout)
         except httpx.HTTPError as exc:
             raise SwitchmanError(
                 f"Could not reach {uri}: {exc}. Is the router running (`switchman status`)?"
@@ -306,7 +310,7 @@ class Client:
                 f"(x-request-id {response.headers.get('x-request-id', '?')}): {response.text[:2000]}",
                 code=f"Http{response.status_code}",
             )
-        return response.text
+        return str(response.text)
 
     def wait_deployment(
         self,
