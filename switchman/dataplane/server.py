@@ -65,7 +65,7 @@ class Router:
             retention_s=config.retention_s,
             minute_s=config.metrics_interval,
         )
-        self.tap = Tap(config.home.root, config.home.db_path)
+        self.tap = Tap(config.home.root, config.home.db_path, retention_s=config.retention_s)
         self.service = ScoringService(
             metrics=self.metrics,
             writer=self.writer,

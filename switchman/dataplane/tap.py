@@ -64,6 +64,7 @@ class Tap:
         max_pending: captured requests / answer halves queued at most; more are dropped.
         max_pairs: mirrored requests awaiting both halves at most; more are not compared.
         interval: seconds between the thread's passes; roll-ups are written every ``rollup_s``.
+        retention_s: roll-ups older than this are deleted.
     """
 
     def __init__(
@@ -75,6 +76,7 @@ class Tap:
         max_pairs: int = 10_000,
         interval: float = 0.1,
         rollup_s: float = 1.0,
+        retention_s: float = 7 * 86400,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.root = home_root / "data-collection"
@@ -83,6 +85,7 @@ class Tap:
         self.max_pairs = max_pairs
         self.interval = interval
         self.rollup_s = rollup_s
+        self.retention_s = retention_s
         self._clock = clock
         # SWITCHMAN_SHADOW_PAIRING=0 turns pairing off (bench/bench_rollout.py measures its cost).
         self.pairing = os.environ.get("SWITCHMAN_SHADOW_PAIRING", "1") != "0"
@@ -105,6 +108,7 @@ class Tap:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="router-tap", daemon=True)
         self._last_rollup = 0.0
+        self._last_purge = 0.0
 
     # -- hooks (event loop) ----------------------------------------------------------------------
     def install(self, table: RouteTable) -> None:
@@ -236,6 +240,9 @@ class Tap:
             stats, self._stats = self._stats, {}
             if conn is not None and (stats or final):
                 shadowstore.write_rollups(conn, now, stats, self.counters())
+            if conn is not None and now - self._last_purge > 600:
+                self._last_purge = now
+                shadowstore.purge(conn, now - self.retention_s)
 
     def counters(self) -> dict[str, int]:
         return {

@@ -45,6 +45,12 @@ def write_rollups(
     conn.commit()
 
 
+def purge(conn: sqlite3.Connection, before: float) -> None:
+    """Delete roll-ups older than ``before`` (the router's retention, as for its traffic log)."""
+    conn.execute("DELETE FROM shadow_stats WHERE time < ?", (before,))
+    conn.commit()
+
+
 def merged(
     conn: sqlite3.Connection,
     endpoint: str,
