@@ -205,3 +205,14 @@ def job_files(files: dict[str, bytes]) -> dict[str, Any]:
         if not p.startswith("named-outputs/")
     ]
     return {"outputs": outputs, "logs": logs}
+
+
+def rollout_of(state: Any, endpoint: str) -> dict[str, Any] | None:
+    """The endpoint's latest gated rollout, from the control plane's rollout driver when it runs."""
+    driver = getattr(state, "rollouts", None)
+    book = getattr(driver, "book", None)
+    found = book.get(endpoint) if book is not None else None
+    if not found:
+        return None
+    rollout, cancel = found
+    return {**rollout.as_dict(), "cancel_requested": cancel}

@@ -180,6 +180,7 @@ def _endpoint_page(request: Request, name: str, tab: str, **extra: Any) -> Respo
     if record is None:
         return not_found(request, session, f"online endpoint {name!r}")
     context = views.endpoint_detail(p, record)
+    context["rollout"] = views.rollout_of(request.app.state, name)
     return render(
         request,
         "endpoint.html",

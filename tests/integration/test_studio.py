@@ -406,6 +406,20 @@ def test_shadow_agreement_shows_beside_the_mirror_slider(studio: Platform, page:
     assert "%" in cell.inner_text()
 
 
+def test_a_rollout_shows_on_the_endpoint_page(studio: Platform, page: Any, shots: Path) -> None:
+    studio.run("online-endpoint", "update", "-n", EP, "--traffic", "blue=100 green=0")
+    done = studio.run(
+        "online-endpoint", "rollout", "-n", EP, "--to", "green", "--steps", "50,100",
+        "--bake", "1s",
+    )  # fmt: skip
+    assert json.loads(done.stdout)["state"] == "succeeded"
+    page.goto(base(studio) + f"endpoints/{EP}")
+    assert page.inner_text("#rollout-state") == "succeeded"
+    assert "50%" in page.inner_text("#rollout") and "100%" in page.inner_text("#rollout")
+    assert page.input_value("#traffic-green") == "100"
+    page.screenshot(path=str(shots / "endpoint-rollout.png"), full_page=True)
+
+
 def test_batch_endpoints_jobs_and_a_jobs_page(
     studio: Platform, page: Any, shots: Path, tmp_path: Path
 ) -> None:
