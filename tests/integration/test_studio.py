@@ -286,6 +286,8 @@ def test_charts_render_with_data(studio: Platform, page: Any, shots: Path) -> No
         )
     legend = page.inner_text("#chart-rpm")
     assert "blue" in legend
+    described = page.get_attribute("#chart-rpm .plot", "aria-label") or ""
+    assert described.startswith("Requests per minute by deployment, latest: blue ")
     assert "blue 200" in page.inner_text("#chart-rpm_status")
     page.screenshot(path=str(shots / "endpoint-metrics.png"), full_page=True)
     page.goto(base(studio) + f"endpoints/{EP}/metrics?window=24h")

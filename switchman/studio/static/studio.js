@@ -244,6 +244,8 @@
       const labels = chart.series.map(function (s) { return s.label; }).join("|");
       if (!hasData(chart)) {
         if (plots[chart.key]) { plots[chart.key].plot.destroy(); delete plots[chart.key]; }
+        plotEl.removeAttribute("role");
+        plotEl.removeAttribute("aria-label");
         plotEl.replaceChildren(el("p", { class: "no-data" }, "No data in this window."));
         box.dataset.points = "0";
         return;
@@ -251,6 +253,13 @@
       const data = [chart.x].concat(chart.series.map(function (s) { return s.values; }));
       const points = chart.series.reduce(function (acc, s) { return acc + s.values.filter(function (v) { return v !== null; }).length; }, 0);
       box.dataset.points = String(points);
+      // The canvas has no text: name the latest value of each series for screen readers.
+      const latest = chart.series.map(function (s) {
+        const seen = s.values.filter(function (v) { return v !== null; });
+        return s.label + " " + seen[seen.length - 1] + " " + chart.unit;
+      });
+      plotEl.setAttribute("role", "img");
+      plotEl.setAttribute("aria-label", chart.title + ", latest: " + latest.join(", "));
       const existing = plots[chart.key];
       if (existing && existing.labels === labels) { existing.plot.setData(data); return; }
       if (existing) existing.plot.destroy();
