@@ -19,7 +19,7 @@ import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from switchman.errors import BadArgumentError
 from switchman.home import Home, write_private
@@ -189,7 +189,7 @@ def check_pair(cert_path: Path, key_path: Path, *, flag: str = "--tls-cert") -> 
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    def fail(what: str, fix: str) -> None:
+    def fail(what: str, fix: str) -> NoReturn:
         raise BadArgumentError(f"{what} {fix}")
 
     try:

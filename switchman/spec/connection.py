@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from switchman.errors import BadArgumentError
 
@@ -77,7 +77,7 @@ class Connection:
     secrets: dict[str, str]
 
 
-def _fail(source: str, field: str, what: str, fix: str) -> None:
+def _fail(source: str, field: str, what: str, fix: str) -> NoReturn:
     raise BadArgumentError(f"{source}: {field} {what}. {fix}")
 
 
