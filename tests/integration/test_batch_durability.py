@@ -28,7 +28,7 @@ from tests.support.proc import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FILES = 60
-SLOW = "environment_variables.SLEEP_PER_FILE=0.05"
+HELD_AFTER = 6  # files f0001..f0006 (two mini-batches of 3) run; the rest wait for the hold file
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +38,24 @@ def folder(tmp_path_factory: pytest.TempPathFactory, platform: Platform) -> Path
     return target
 
 
-def _mid_job(platform: Platform, job: str) -> bool:
-    """At least two mini-batches done, and the job still far from its end."""
-    progress = platform.json("job", "show", "-n", job)["progress"]
-    done = int(progress["mini_batches_completed"])
-    if done >= 2:
-        assert done < progress["mini_batches_total"], "the job ended before the test could act"
-        return True
-    return False
+def _start_held(platform: Platform, tmp_path: Path) -> tuple[str, Path]:
+    """A job that finishes two mini-batches and then waits (mid-job) until ``hold`` is removed."""
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    job = invoke(
+        platform, numbers(tmp_path / "data", FILES),
+        "--set", f"environment_variables.HOLD_FILE={hold}",
+        "--set", f"environment_variables.HOLD_AFTER={HELD_AFTER}",
+        "--set", "timeout=300",
+    )  # fmt: skip
+    with platform.client() as c:
+        wait_for(
+            lambda: c.get_job(job)["progress"]["mini_batches_completed"] == 2,
+            timeout=120,
+            what="the two mini-batches the hold lets through",
+        )
+        assert c.get_job(job)["status"] == "Running"
+    return job, hold
 
 
 def _exactly_once(platform: Platform, job: str, out: Path) -> None:
@@ -58,24 +68,28 @@ def _exactly_once(platform: Platform, job: str, out: Path) -> None:
 def test_kill_9_of_the_control_plane_mid_job(
     platform: Platform, folder: Path, tmp_path: Path
 ) -> None:
-    job = invoke(platform, numbers(tmp_path / "data", FILES), "--set", SLOW)
-    wait_for(lambda: _mid_job(platform, job), what="two finished mini-batches")
+    job, hold = _start_held(platform, tmp_path)
     control_plane = platform.server()["processes"]["control-plane"]["pid"]
     os.killpg(control_plane, signal.SIGKILL)
     wait_for(lambda: not running(control_plane), what="the control plane to die")
     platform.run("up")  # the router still runs; a new control plane adopts the workers
+    hold.unlink()
     view = wait(platform, job)
     assert view["status"] == "Completed", view.get("error")
     _exactly_once(platform, job, tmp_path / "out")
 
 
 def test_kill_9_of_workers_mid_job(platform: Platform, folder: Path, tmp_path: Path) -> None:
-    job = invoke(platform, numbers(tmp_path / "data", FILES), "--set", SLOW)
-    wait_for(lambda: _mid_job(platform, job), what="two finished mini-batches")
+    job, hold = _start_held(platform, tmp_path)
     victims = [p for p in worker_pids(platform.home, job) if running(p)]
     assert victims
     for pid in victims:  # the node's processes all die at once
         os.killpg(pid, signal.SIGKILL)
+    with platform.client() as c:  # replacements start, and wait for the hold like the victims
+        wait_for(lambda: len(c.get_job(job)["workers"]) == 2 and not set(
+            w["pid"] for w in c.get_job(job)["workers"]) & set(victims), timeout=60,
+            what="replacement workers")  # fmt: skip
+    hold.unlink()
     view = wait(platform, job)
     assert view["status"] == "Completed", view.get("error")
     assert len(worker_pids(platform.home, job)) > len(victims)  # replaced
@@ -83,19 +97,20 @@ def test_kill_9_of_workers_mid_job(platform: Platform, folder: Path, tmp_path: P
 
 
 def test_down_pauses_and_up_resumes(platform: Platform, folder: Path, tmp_path: Path) -> None:
-    job = invoke(platform, numbers(tmp_path / "data", FILES), "--set", SLOW)
-    wait_for(lambda: _mid_job(platform, job), what="two finished mini-batches")
+    job, hold = _start_held(platform, tmp_path)
     first = worker_pids(platform.home, job)
     platform.run("down")
     assert not any(running(p) for p in first)  # down stopped the job's workers
+    from switchman.batch.store import BatchStore
+
+    store = BatchStore(platform.home / "state.db")  # the platform is down: read the store
+    try:
+        assert store.get_job(job).status == "Paused"
+        assert store.counts(job)["leased"] == 0  # leases given back, uncounted
+    finally:
+        store.close()
     platform.run("up")
-    assert platform.json("job", "show", "-n", job)["status"] in (
-        "Queued",
-        "Provisioning",
-        "Starting",
-        "Running",
-        "Completed",
-    )
+    hold.unlink()
     view = wait(platform, job)
     assert view["status"] == "Completed", view.get("error")
     driver = (platform.home / "jobs" / job / "driver.log").read_text()

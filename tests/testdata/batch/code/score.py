@@ -19,11 +19,23 @@ def init():
     print(f"init done in pid {os.getpid()}", flush=True)
 
 
+def _held(name):
+    # Tests hold files numbered above HOLD_AFTER while HOLD_FILE exists: a job stays mid-way.
+    hold = os.environ.get("HOLD_FILE")
+    if not hold or not name.startswith("f"):
+        return False
+    return int(name[1:].split(".")[0]) > int(os.environ.get("HOLD_AFTER", "0")) and os.path.exists(
+        hold
+    )
+
+
 def run(mini_batch):
     rows = []
     delay = float(os.environ.get("SLEEP_PER_FILE", "0"))
     for path in mini_batch:
         name = os.path.basename(path)
+        while _held(name):
+            time.sleep(0.05)
         if name.startswith("boom"):
             raise RuntimeError(f"cannot score {name}")
         if name.startswith("hang"):
