@@ -64,10 +64,9 @@ class BatchService:
     # -- endpoints -------------------------------------------------------------------------------
 
     def _base(self, endpoint: str) -> str:
-        addresses = self.platform.service.addresses
-        if addresses.public_host:
-            return f"http://{endpoint}.{addresses.public_host}:{addresses.router_port}"
-        return f"http://127.0.0.1:{addresses.router_port}/endpoints/{endpoint}"
+        # The online endpoints' addresses (scheme, public host), with /jobs instead of /score.
+        base: str = self.platform.service.addresses.scoring_uri(endpoint)
+        return base.removesuffix("/score")
 
     def endpoint_view(self, record: dict[str, Any]) -> dict[str, Any]:
         view = dict(record["spec"])

@@ -73,6 +73,9 @@ class JobsForwarder:
                 {"message": "Start a batch job with POST .../jobs.", "code": "MethodNotAllowed"},
             )
         target = f"/batch-jobs/endpoints/{quote(endpoint, safe='')}/jobs".encode()
+        server = self.home.read_server() or {}
+        if str(server.get("api_url") or "").startswith("https://"):
+            return await self._exchange_tls(req, target, server)
         headers = b"".join(
             name + b": " + value + b"\r\n" for name, value in req.headers if name in _FORWARD
         )
@@ -106,6 +109,48 @@ class JobsForwarder:
             },
         )
 
+    async def _exchange_tls(
+        self, req: Request, target: bytes, server: dict[str, object]
+    ) -> Response:
+        """The control plane serves HTTPS (`up --api-tls`): one TLS connection per submission,
+        trusting the home's CA (job submissions are rare; no pool)."""
+        from switchman.tls import client_context
+
+        url = urlsplit(str(server["api_url"]))
+        ca = server.get("ca_file")
+        headers = b"".join(n + b": " + v + b"\r\n" for n, v in req.headers if n in _FORWARD)
+        head = b"POST %s HTTP/1.1\r\nhost: %s:%d\r\ncontent-length: %d\r\nconnection: close\r\n" % (
+            target,
+            (url.hostname or "").encode(),
+            url.port or 443,
+            len(req.body),
+        )
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(
+                    url.hostname, url.port or 443, ssl=client_context(str(ca) if ca else None)
+                ),
+                _TIMEOUT_S,
+            )
+            writer.write(head + headers + b"\r\n" + req.body)
+            raw = await asyncio.wait_for(reader.read(), _TIMEOUT_S)
+            writer.close()
+        except (OSError, TimeoutError) as exc:
+            log.info("batch job submission to the control plane failed: %s", exc)
+            return json_response(
+                503,
+                {"message": "The control plane is not reachable over HTTPS; check `switchman "
+                 "status`.", "code": "ServiceUnavailable"},
+            )  # fmt: skip
+        top, _, body = raw.partition(b"\r\n\r\n")
+        lines = top.split(b"\r\n")
+        status = int(lines[0].split(b" ")[1])
+        fields = dict(line.split(b": ", 1) for line in lines[1:] if b": " in line)
+        if fields.get(b"transfer-encoding", b"").lower() == b"chunked":
+            body = _unchunk(body)
+        kept = [(b"content-type", fields[b"content-type"])] if b"content-type" in fields else []
+        return Response(status, kept, body)
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -114,3 +159,15 @@ class JobsForwarder:
 
 
 __all__ = ["JobsForwarder"]
+
+
+def _unchunk(data: bytes) -> bytes:
+    out = bytearray()
+    while data:
+        size_line, _, rest = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out += rest[:size]
+        data = rest[size + 2 :]
+    return bytes(out)
