@@ -54,6 +54,13 @@ def ready(platform: Platform, endpoint: str) -> list[dict[str, Any]]:
     return [i for i in view["instances"] if i["state"] == "Ready"]
 
 
+def ready_named(platform: Platform, endpoint: str, name: str) -> bool:
+    view = platform.json("online-deployment", "show", "-n", name, "-e", endpoint)
+    return view["provisioning_state"] == "Succeeded" and any(
+        i["state"] == "Ready" for i in view["instances"]
+    )
+
+
 def node_of(instance: str, platform: Platform) -> str:
     import ray
 
@@ -153,7 +160,22 @@ def test_split_and_rolling_update_without_failed_requests(
 ) -> None:
     both_nodes(ray_cluster)
     green = deployment(platform, tmp_path, "rayep", name="green", instance_count=1)
-    platform.run("online-deployment", "create", "-f", str(green), timeout=240)
+    created = platform.run(
+        "online-deployment", "create", "-f", str(green), "--no-wait", timeout=120
+    )
+    assert created.returncode == 0
+    try:
+        wait_for(
+            lambda: ready_named(platform, "rayep", "green"), timeout=240, interval=0.5,
+            what="green ready",
+        )  # fmt: skip
+    except AssertionError as exc:
+        shown = platform.run("online-deployment", "show", "-n", "green", "-e", "rayep", check=False)
+        logs = platform.run(
+            "online-deployment", "get-logs", "-n", "green", "-e", "rayep",
+            "--container", "storage-initializer", check=False,
+        )  # fmt: skip
+        raise AssertionError(f"{exc}\n{shown.stdout}\n{logs.stdout[-3000:]}") from None
     platform.run("online-endpoint", "update", "-n", "rayep", "--traffic", "blue=50 green=50")
     key = platform.key("rayep")
     served = Counter(
