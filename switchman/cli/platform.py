@@ -66,6 +66,12 @@ def register(sub: Any) -> None:
     up.add_argument(
         "--ray-address", default=None, help="The Ray cluster's head, HOST:PORT (--backend ray)."
     )
+    up.add_argument(
+        "--api-host",
+        default=None,
+        help="Address the control plane binds (default 127.0.0.1; Ray nodes on other machines "
+        "must reach it, see docs/ray.md).",
+    )
     add_common(up)
     up.set_defaults(func=cmd_up)
 
@@ -213,6 +219,8 @@ def cmd_up(args: argparse.Namespace) -> dict[str, Any]:
         if not cp_alive:
             args_cp = ["--port", str(api_port), "--router-port", str(router_port), *extra]
             args_cp += (["--router-tls"] if tls else []) + (tls_args if args.api_tls else [])
+            if args.api_host:  # nodes of a remote backend download artifacts from here
+                args_cp += ["--host", args.api_host]
             proc = _start_part(home, "control-plane", "switchman.controlplane", args_cp, env)
             started.append(proc)
             cp_pid = proc.pid
