@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from switchman.batch.policy import MiniBatch, MiniBatchState, Node, Worker, WorkerState
-from switchman.controlplane.store import connect
+from switchman.controlplane.store import Database
 from switchman.errors import ConflictError, NotFoundError
 
 SCHEMA = """
@@ -96,37 +94,11 @@ class WorkerRecord:
     message: str | None
 
 
-class BatchStore:
+class BatchStore(Database):
     """Typed access to the batch tables. Thread-safe (one connection, one lock)."""
 
     def __init__(self, path: Path | str) -> None:
-        self._conn = connect(path)
-        self._lock = threading.RLock()
-        with self._lock:
-            self._conn.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._conn.execute(sql, args).fetchall())
-
-    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> int:
-        with self._lock:
-            return int(self._conn.execute(sql, args).rowcount)
+        super().__init__(path, SCHEMA)
 
     # -- endpoints and deployments ---------------------------------------------------------------
 

@@ -178,18 +178,18 @@ _INSTANCE_COLUMNS = [
 _ADDED_INSTANCE_COLUMNS = {"handle": "TEXT", "address": "TEXT"}
 
 
-class Store:
-    """Typed access to the state tables. Every method is one short transaction."""
+class Database:
+    """One SQLite connection behind a lock, shared by the typed stores over the same file.
 
-    def __init__(self, path: Path | str) -> None:
+    Thread-safe: the API's worker threads and the reconciler use one connection, serialised by the
+    lock; ``transaction()`` groups several statements into one atomic write.
+    """
+
+    def __init__(self, path: Path | str, schema: str) -> None:
         self._conn = connect(path)
         self._lock = threading.RLock()
         with self._lock:
-            self._conn.executescript(SCHEMA)
-            have = {r[1] for r in self._conn.execute("PRAGMA table_info(instances)")}
-            for column, kind in _ADDED_INSTANCE_COLUMNS.items():
-                if column not in have:
-                    self._conn.execute(f"ALTER TABLE instances ADD COLUMN {column} {kind}")
+            self._conn.executescript(schema)
 
     def close(self) -> None:
         with self._lock:
@@ -209,6 +209,22 @@ class Store:
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._conn.execute(sql, args).fetchall())
+
+    def _exec(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        with self._lock:
+            return int(self._conn.execute(sql, args).rowcount)
+
+
+class Store(Database):
+    """Typed access to the state tables. Every method is one short transaction."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(path, SCHEMA)
+        with self._lock:
+            have = {r[1] for r in self._conn.execute("PRAGMA table_info(instances)")}
+            for column, kind in _ADDED_INSTANCE_COLUMNS.items():
+                if column not in have:
+                    self._conn.execute(f"ALTER TABLE instances ADD COLUMN {column} {kind}")
 
     # -- endpoints -------------------------------------------------------------------------------
 
