@@ -64,7 +64,8 @@ class OnlineEndpointSpec(TopLevelSpec):
         description="One deployment → percent (≤ 50) of requests copied to it.",
     )
     public_network_access: Literal["enabled", "disabled"] = Field(
-        default="enabled", description="Recorded; the router binds where `switchman up` says."
+        default="enabled",
+        description="disabled: the router serves this endpoint only to loopback and --private-range clients (403 for others).",
     )
     rollout: RolloutSpec | None = Field(
         default=None, description="A gated progressive rollout the control plane drives."
